@@ -1,0 +1,59 @@
+// othello-gpt: one binary, git-style subcommands. No science lives here: each subcommand parses
+// its arguments, calls the modules, and prints tables / JSON / SVG.
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <map>
+
+#include "cli/registry.hpp"
+#include "util/error.hpp"
+
+namespace ogpt::cli {
+
+std::vector<Registered>& registry() {
+  static std::vector<Registered> r;
+  return r;
+}
+
+Command::Command(std::string name, std::string help, Setup setup) {
+  registry().push_back({std::move(name), std::move(help), std::move(setup)});
+}
+
+std::string default_model_path() { return std::string(OGPT_SOURCE_DIR) + "/data/default"; }
+
+}  // namespace ogpt::cli
+
+int main(int argc, char** argv) {
+  using namespace ogpt;
+  CLI::App app{"othello-gpt: train Othello-GPT, probe its board, edit it, and check the legal moves"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "othello-gpt 0.1");
+  auto& reg = cli::registry();
+  std::sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  std::map<CLI::App*, cli::Action> actions;
+  for (auto& r : reg) {
+    CLI::App* sub = app.add_subcommand(r.name, r.help);
+    actions[sub] = r.setup(*sub);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kUsage;
+  }
+  try {
+    for (auto& [sub, act] : actions)
+      if (sub->parsed()) return act();
+    return kUsage;
+  } catch (const UserError& e) {
+    std::fprintf(stderr, "othello-gpt: %s\n", e.what());
+    return e.code;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kUsage;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "othello-gpt: out of memory\n");
+    return kInternal;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "othello-gpt: internal error: %s\n", e.what());
+    return kInternal;
+  }
+}

@@ -1,0 +1,59 @@
+#pragma once
+// The Othello engine: a position as two bitboards relative to the side to move (Edax style),
+// plus the colour to move so that black/white views can be recovered.
+//
+// Squares: index = row*8 + col, a1 = 0 (top-left), h1 = 7, a8 = 56, h8 = 63. Notation is the
+// column letter then the row digit: "f5" = row 4, col 5 = 37. Bit i of a Bitboard is square i.
+// Start: black on d5 (35) and e4 (28), white on d4 (27) and e5 (36); black moves first.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ogpt::othello {
+
+using Bitboard = uint64_t;
+enum class Color : uint8_t { black = 0, white = 1 };
+inline Color other(Color c) { return c == Color::black ? Color::white : Color::black; }
+const char* color_name(Color c);  // "black" / "white"
+
+struct Board {
+  Bitboard player = 0;    // discs of the side to move
+  Bitboard opponent = 0;  // discs of the other side
+  Color to_move = Color::black;
+
+  Bitboard black() const { return to_move == Color::black ? player : opponent; }
+  Bitboard white() const { return to_move == Color::black ? opponent : player; }
+  Bitboard empty() const { return ~(player | opponent); }
+  bool operator==(const Board&) const = default;
+};
+
+Board board_start();
+// Builds a board from black/white discs and the colour to move.
+Board board_from_colors(Bitboard black, Bitboard white, Color to_move);
+
+// Fast paths (bit-parallel shifts).
+Bitboard get_moves(const Board& b);           // legal squares for the side to move
+Bitboard get_flips(const Board& b, int sq);   // discs flipped if the side to move plays sq; 0 if illegal
+Board board_next(const Board& b, int sq);     // plays sq (must be legal), then the other side is to move
+Board board_pass(const Board& b);             // the side to move passes
+bool can_move(const Board& b);                // get_moves(b) != 0
+bool is_game_over(const Board& b);            // neither side can move
+int count_discs(Bitboard bb);
+
+// Squares and notation.
+inline int square(int row, int col) { return row * 8 + col; }
+std::string square_name(int sq);              // 37 -> "f5"
+int parse_square(std::string_view s);         // "f5"/"F5" -> 37; -1 if not a square
+bool is_centre(int sq);                       // d4 e4 d5 e5: never a move
+
+// Token ids (Li et al. / TransformerLens): 0 = padding, 1..60 = the 60 non-centre squares in
+// increasing square order. TransformerLens's label strings put the row letter first
+// ("A0".."H7" = row letter A..H for rows 0..7, then the column digit 0..7), so our "f5"
+// (row 4, col 5) is their "E5"; see tl_label().
+int square_to_token(int sq);                  // -1 for a centre square
+int token_to_square(int tok);                 // -1 for 0 (padding) or out of range
+std::string tl_label(int sq);                 // 37 -> "E5"
+
+std::string board_to_string(const Board& b, Bitboard marks = 0);  // ASCII diagram, '*' = mark
+
+}  // namespace ogpt::othello

@@ -1,0 +1,40 @@
+#pragma once
+// Writing a file the user keeps: the bytes go to "<path>.tmp.<pid>", are flushed to disk, and
+// only then renamed over <path>. A crash, kill or full disk at any moment leaves either the old
+// complete file or the new complete file, never a mix.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ogpt::util {
+
+// Writes `bytes` to `path` atomically. Throws IoError naming the path on any failure and
+// removes the temporary file; the old file at `path` is untouched.
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+// Streaming variant for large files: `fill` is called with a writer function; nothing is
+// visible at `path` until `fill` returns and the data is on disk.
+class AtomicWriter {
+ public:
+  explicit AtomicWriter(std::string path);
+  ~AtomicWriter();  // abandons (deletes the temporary) unless commit() was called
+  AtomicWriter(const AtomicWriter&) = delete;
+  AtomicWriter& operator=(const AtomicWriter&) = delete;
+  void write(const void* data, size_t n);
+  void commit();  // fsync, close, rename over the destination, fsync the directory
+  const std::string& path() const { return path_; }
+  uint64_t bytes_written() const { return written_; }
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+  uint64_t written_ = 0;
+  bool committed_ = false;
+};
+
+// Reads a whole file; throws IoError naming the path if it cannot be opened or read.
+std::string read_file(const std::string& path);
+
+}  // namespace ogpt::util
