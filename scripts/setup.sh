@@ -3,7 +3,8 @@
 # packages already present are not fetched again, so a warm machine pays nothing.
 set -euo pipefail
 need=(build-essential cmake pkg-config libdnnl-dev libarmadillo-dev doctest-dev libcereal-dev
-      libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libbenchmark-dev zlib1g-dev)
+      libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libbenchmark-dev zlib1g-dev
+      libopenblas-dev)  # OpenBLAS: Armadillo's BLAS; the reference libblas3 is ~20x slower
 # Optional extras: --with-torch (reference fixture script), --with-browser (explorer e2e test),
 # --with-fuzz (clang + libFuzzer runtime for fuzz/sanitizer builds).
 for arg in "$@"; do
