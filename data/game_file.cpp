@@ -176,8 +176,17 @@ bool GameReader::load_chunk() {
   if (len < n || len > uint64_t{n} * 61)
     refuse(path_, chunk_at + 4, "chunk payload length " + std::to_string(len) + " impossible for " +
                                     std::to_string(n) + " games");
-  payload_.resize(len);
-  got = std::fread(payload_.data(), 1, len, f_);
+  // Grow the buffer as bytes actually arrive: a 70-byte file claiming a 4 GiB chunk must not
+  // make the reader allocate 4 GiB before it finds the file is truncated.
+  payload_.clear();
+  got = 0;
+  while (got < len) {
+    const size_t step = std::min<size_t>(len - got, size_t{1} << 20);
+    payload_.resize(got + step);
+    const size_t g = std::fread(payload_.data() + got, 1, step, f_);
+    got += g;
+    if (g < step) break;
+  }
   if (got < len) refuse(path_, chunk_at + kChunkHeaderBytes + got, "truncated: file ends inside a chunk" + promised);
   uint32_t c = util::crc32(h, 8);
   c = util::crc32(payload_.data(), len, c);

@@ -10,6 +10,7 @@
 
 #include "data/game.hpp"
 #include "data/game_file.hpp"
+#include "data/text_games.hpp"
 #include "data/wthor.hpp"
 #include "model/safetensors.hpp"
 #include "othello/game_record.hpp"
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  for (auto t : {"game_record", "game_file", "wthor", "safetensors", "checkpoint", "pth", "pickle"})
+  for (auto t : {"game_record", "game_file", "wthor", "safetensors", "checkpoint", "pth", "pickle", "text_games"})
     fs::create_directories(dir / t);
   auto games = some_games(8);
 
@@ -84,6 +85,9 @@ int main(int argc, char** argv) {
   }
   put(dir / "game_record" / "short", "f5d6c3");
   put(dir / "game_record" / "upper", "F5 D6 C3 D3 C4");
+  std::string list = "# games\n\n";
+  for (int i = 0; i < 3; ++i) list += data::game_to_text(games[i], i == 1) + "\n";
+  put(dir / "text_games" / "list.txt", list + "f5d6c3d3c4\r\n");
 
   // Game files: empty, one game, several chunks.
   data::write_games((dir / "game_file" / "empty.games").string(), {});
