@@ -52,7 +52,21 @@ inline std::string slurp(const std::string& path) {
 struct ChildSetup {
   rlim_t fsize_limit = 0;  // > 0: RLIMIT_FSIZE in bytes (writes past it fail with EFBIG)
   bool as_nobody = false;  // drop root to uid/gid 65534 so directory permissions bind
+  rlim_t as_limit = 0;     // > 0: RLIMIT_AS in bytes (a reader that over-allocates fails)
 };
+
+// ASan reserves terabytes of address space, so RLIMIT_AS cannot be used under it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
 
 // Starts OGPT_CLI with `args`; stdout goes to /dev/null, stderr to `stderr_path` (or /dev/null).
 inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& stderr_path = "",
@@ -73,6 +87,10 @@ inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& 
       ::signal(SIGXFSZ, SIG_IGN);  // else the kernel kills the writer; ignored, write() fails EFBIG
       rlimit r{setup.fsize_limit, setup.fsize_limit};
       ::setrlimit(RLIMIT_FSIZE, &r);
+    }
+    if (setup.as_limit > 0) {
+      rlimit r{setup.as_limit, setup.as_limit};
+      ::setrlimit(RLIMIT_AS, &r);
     }
     if (setup.as_nobody && ::geteuid() == 0) {
       if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(126);
