@@ -92,6 +92,26 @@ TEST_CASE("faults: every reader refuses junk with exit code 3 and a line naming 
   CHECK(!fs::exists(d.path / "t.games"));
 }
 
+namespace {
+size_t open_fds() {
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator("/proc/self/fd")) n += !e.path().empty();
+  return n;
+}
+}  // namespace
+
+TEST_CASE("faults: refused files do not leak file descriptors") {
+  ScratchDir d("fds");
+  const std::string bad = d / "bad.games";
+  util::write_file_atomic(bad, "OGPTGAME\x01\0\0\0 this header is short");
+  const size_t before = open_fds();
+  for (int i = 0; i < 50; ++i) {
+    CHECK_THROWS_AS(data::GameReader r(bad), UserError);
+    CHECK_THROWS_AS(data::read_all_games(d / "missing.games"), UserError);
+  }
+  CHECK(open_fds() == before);
+}
+
 #if __has_include("model/import.hpp")
 TEST_CASE("faults: kill -9 or a full disk while writing a checkpoint keeps the old one") {
   ScratchDir d("ckpt");
