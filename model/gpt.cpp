@@ -209,7 +209,7 @@ struct GPT::Impl {
       // TL W_Q,W_K,W_V are contiguous: [3h, d, dh] -> fused [d, 3h, dh]
       std::vector<float> f(d * 3 * hd);
       const int64_t G = 3 * H;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (d * G * D >= (1 << 15))
       for (int64_t k = 0; k < d; ++k)
         for (int64_t g = 0; g < G; ++g)
           std::memcpy(&f[(k * G + g) * D], b.W_Q + (g * d + k) * D, D * 4);
@@ -575,7 +575,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
       // fused [d, 3h, dh] -> TL [3h, d, dh], accumulating
       const float* f = dWqkv.as<float>();
       const int64_t G = 3 * H;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (d * G * D >= (1 << 15))
       for (int64_t gi = 0; gi < G; ++gi)
         for (int64_t k = 0; k < d; ++k) {
           float* dst = gb.W_Q + (gi * d + k) * D;

@@ -16,6 +16,10 @@
 
 namespace ogpt::model::ops {
 
+// Small ops stay on one thread: a parallel region costs microseconds, and far more when other
+// processes compete for the cores (spinning OpenMP barriers).
+inline bool worth_threads(int64_t work) { return work >= (1 << 15); }
+
 // ---- scalar math: the same operation sequence as the AVX-512 versions below ------------------
 namespace {
 constexpr float kLog2e = 1.44269504088896341f;
@@ -114,7 +118,7 @@ inline void store_row(bf16_t* out, const float* in, int n) { convert_run(out, in
 void convert(bf16_t* out, const float* inp, size_t n) {
   const size_t chunk = 1 << 14;
   const int64_t nchunks = static_cast<int64_t>((n + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(worth_threads(n))
   for (int64_t c = 0; c < nchunks; ++c) {
     size_t a = c * chunk, len = std::min(chunk, n - a);
     convert_run(out + a, inp + a, len);
@@ -128,7 +132,7 @@ void convert(float* out, const float* inp, size_t n) {
 // ---- embedding --------------------------------------------------------------------------------
 void embed_forward(float* out, const uint8_t* tokens, const float* W_E, const float* W_pos, int B,
                    int T, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(worth_threads(static_cast<int64_t>(B) * T * C))
   for (int64_t n = 0; n < static_cast<int64_t>(B) * T; ++n) {
     const float* e = W_E + static_cast<int64_t>(tokens[n]) * C;
     const float* p = W_pos + (n % T) * C;
@@ -141,7 +145,7 @@ void embed_forward(float* out, const uint8_t* tokens, const float* W_E, const fl
 // Each thread owns a slice of channels, so every sum has a fixed order.
 void embed_backward(float* dW_E, float* dW_pos, const float* dout, const uint8_t* tokens, int B,
                     int T, int C) {
-#pragma omp parallel
+#pragma omp parallel if(worth_threads(static_cast<int64_t>(B) * T * C))
   {
     int nt = omp_get_num_threads(), it = omp_get_thread_num();
     int c0 = C * it / nt, c1 = C * (it + 1) / nt;
@@ -187,7 +191,7 @@ inline void layernorm_row(To* out, float* mean, float* rstd, const float* x, con
 template <class To>
 void layernorm_impl(float* resid, To* out, float* mean, float* rstd, const float* x,
                     const float* y, const float* w, const float* b, int N, int C) {
-#pragma omp parallel
+#pragma omp parallel if(worth_threads(static_cast<int64_t>(N) * C))
   {
     std::vector<float> tmp(C);
 #pragma omp for schedule(static)
@@ -229,7 +233,7 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
   int nt_max = omp_get_max_threads();
   std::vector<float> part(w ? static_cast<size_t>(nt_max) * 2 * C : 0, 0.0f);
   int nt_used = 1;
-#pragma omp parallel
+#pragma omp parallel if(worth_threads(static_cast<int64_t>(N) * C))
   {
     int nt = omp_get_num_threads(), it = omp_get_thread_num();
 #pragma omp single
@@ -282,7 +286,7 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
 }
 
 void residual_forward(float* out, const float* x, const float* y, size_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if(worth_threads(n))
   for (size_t i = 0; i < n; ++i) out[i] = x[i] + y[i];
 }
 
@@ -376,7 +380,7 @@ void causal_mix_t(float* out, int64_t so, const float* p, const float* a, int64_
 
 template <class F>
 void for_each_head(int B, int H, int T, int D, F&& f) {
-#pragma omp parallel
+#pragma omp parallel if(worth_threads(static_cast<int64_t>(B) * H * T * T * D))
   {
     std::vector<float> s1(static_cast<size_t>(T) * std::max(T, D)), s2(static_cast<size_t>(T) * T);
 #pragma omp for schedule(static)
@@ -408,7 +412,7 @@ void attention_scores(float* scores, const float* qkv, int B, int T, int H, int 
 }
 
 void attention_softmax(float* pattern, const float* scores, int B, int T, int H) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(worth_threads(static_cast<int64_t>(B) * H * T * T))
   for (int64_t bh = 0; bh < static_cast<int64_t>(B) * H; ++bh)
     causal_softmax(pattern + bh * T * T, scores + bh * T * T, T);
 }
@@ -454,7 +458,7 @@ template <class To>
 void gelu_impl(To* out, const float* inp, size_t n) {
   const size_t chunk = 1 << 12;
   const int64_t nchunks = static_cast<int64_t>((n + chunk - 1) / chunk);
-#pragma omp parallel
+#pragma omp parallel if(worth_threads(n))
   {
     alignas(64) float tmp[1 << 12];
 #pragma omp for schedule(static)
@@ -485,7 +489,7 @@ void gelu_forward(bf16_t* out, const float* inp, size_t n) { gelu_impl(out, inp,
 
 void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
   // d/dx x*Phi(x) = Phi(x) + x*phi(x)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(worth_threads(n))
   for (int64_t ch = 0; ch < static_cast<int64_t>((n + 4095) / 4096); ++ch) {
     size_t a = ch * 4096, e = std::min(n, a + 4096), i = a;
 #if defined(__AVX512F__)
@@ -511,7 +515,7 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
 
 // ---- bias gradient, cross-entropy ---------------------------------------------------------------
 void bias_backward(float* db, const float* dout, int N, int C) {
-#pragma omp parallel
+#pragma omp parallel if(worth_threads(static_cast<int64_t>(N) * C))
   {
     int nt = omp_get_num_threads(), it = omp_get_thread_num();
     int c0 = C * it / nt, c1 = C * (it + 1) / nt;
@@ -531,7 +535,7 @@ void bias_backward(float* db, const float* dout, int N, int C) {
 double crossentropy_forward(const float* logits, const uint8_t* targets, int N, int V,
                             int* count) {
   std::vector<double> loss(N, 0.0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(worth_threads(static_cast<int64_t>(N) * V))
   for (int64_t n = 0; n < N; ++n) {
     if (targets[n] == 0) continue;
     const float* l = logits + n * V;
@@ -553,7 +557,7 @@ double crossentropy_forward(const float* logits, const uint8_t* targets, int N, 
 
 void crossentropy_backward(float* dlogits, const float* logits, const uint8_t* targets,
                            float scale, int N, int V) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(worth_threads(static_cast<int64_t>(N) * V))
   for (int64_t n = 0; n < N; ++n) {
     float* d = dlogits + n * V;
     if (targets[n] == 0) {
