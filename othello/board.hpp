@@ -5,6 +5,7 @@
 // Squares: index = row*8 + col, a1 = 0 (top-left), h1 = 7, a8 = 56, h8 = 63. Notation is the
 // column letter then the row digit: "f5" = row 4, col 5 = 37. Bit i of a Bitboard is square i.
 // Start: black on d5 (35) and e4 (28), white on d4 (27) and e5 (36); black moves first.
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -64,7 +65,7 @@ int get_moves_list(Bitboard bb, int* out);
 // Iterates the squares of a bitboard: for (int sq : squares_of(get_moves(b))) ...
 struct SquareIter {
   Bitboard rest;
-  int operator*() const { return __builtin_ctzll(rest); }
+  int operator*() const { return std::countr_zero(rest); }
   SquareIter& operator++() { rest &= rest - 1; return *this; }
   bool operator!=(const SquareIter& o) const { return rest != o.rest; }
 };
