@@ -50,7 +50,9 @@ bool is_centre(int sq);                       // d4 e4 d5 e5: never a move
 // Token ids (Li et al. / TransformerLens): 0 = padding, 1..60 = the 60 non-centre squares in
 // increasing square order. TransformerLens's label strings put the row letter first
 // ("A0".."H7" = row letter A..H for rows 0..7, then the column digit 0..7), so our "f5"
-// (row 4, col 5) is their "E5"; see tl_label().
+// (row 4, col 5) is their "E5"; see tl_label(). Examples (token: ours = theirs):
+//   1: a1 = A0    8: h1 = A7    27: c4 = D2    28: f4 = D5    33: c5 = E2    34: f5 = E5
+//   60: h8 = H7   (d4 e4 d5 e5 = D3 D4 E3 E4 have no token)
 int square_to_token(int sq);                  // -1 for a centre square
 int token_to_square(int tok);                 // -1 for 0 (padding) or out of range
 std::string tl_label(int sq);                 // 37 -> "E5"
