@@ -130,3 +130,30 @@ TEST_CASE("safetensors: truncated, corrupted and inconsistent files are refused"
                        doctest::Contains("large"), UserError);
   CHECK_THROWS_AS(load_safetensors(temp_path("does_not_exist")), IoError);
 }
+
+// ---- .pth ---------------------------------------------------------------------------------------
+#include "model/pth.hpp"
+
+TEST_CASE("pth: the torch.save fixture matches the safetensors copy, views included") {
+  auto pth = load_pth(kFix + "model.pth");
+  auto st = load_safetensors(kFix + "model.safetensors");
+  CHECK(pth.nested_under.empty());
+  REQUIRE(pth.tensors.size() == st.tensors.size());
+  for (auto& [k, t] : st.tensors) {
+    INFO(k);
+    REQUIRE(pth.tensors.count(k) == 1);
+    CHECK(pth.tensors.at(k).shape == t.shape);
+    CHECK(pth.tensors.at(k).data == t.data);  // W_U (transposed view) and b_Q/b_K/b_V (shared storage)
+    CHECK(pth.dtypes.at(k) == st.dtypes.at(k));
+  }
+  // the f16/bf16 folded copy holds exactly the numbers of the bf16 safetensors one
+  auto p16 = load_pth(kFix + "model_lnpre.pth");
+  auto s16 = load_safetensors(kFix + "model_lnpre.safetensors");
+  CHECK(p16.dtypes.at("blocks.0.mlp.W_in") == "F16");
+  CHECK(p16.dtypes.at("embed.W_E") == "BF16");
+  for (auto& [k, t] : s16.tensors) {
+    INFO(k);
+    REQUIRE(p16.tensors.count(k) == 1);
+    CHECK(p16.tensors.at(k).data == t.data);
+  }
+}
