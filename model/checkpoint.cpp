@@ -55,7 +55,10 @@ void save_checkpoint(const std::string& path, const ParamBlock& p, WeightDtype d
 }
 
 LoadedCheckpoint load_checkpoint(const std::string& path) {
-  const std::string bytes = util::read_file(path);
+  return parse_checkpoint(util::read_file(path), path);
+}
+
+LoadedCheckpoint parse_checkpoint(std::string_view bytes, const std::string& path) {
   auto fail = [&](const std::string& msg, uint64_t off) {
     return UserError(path + ": " + msg + " (byte " + std::to_string(off) + ")");
   };
@@ -74,7 +77,14 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
   if (util::crc32(bytes.data(), body) != stored_crc)
     throw fail("checksum mismatch: the file is truncated or corrupted", body);
 
-  std::istringstream is(bytes.substr(0, body), std::ios::binary);
+  // Config is 7 ints then 2 bools (cereal binary): a bool byte other than 0/1 is corruption, and
+  // reading it into a bool would be undefined behaviour, so check before cereal does.
+  constexpr size_t kBools = 12 + 7 * 4;
+  if (body < kBools + 2) throw fail("truncated checkpoint header", body);
+  for (size_t i = kBools; i < kBools + 2; ++i)
+    if (static_cast<uint8_t>(bytes[i]) > 1) throw fail("corrupted model configuration", i);
+
+  std::istringstream is(std::string(bytes.substr(0, body)), std::ios::binary);
   uint64_t at = 0;  // offset of the field being read, for messages
   auto remaining = [&]() { return body - static_cast<uint64_t>(is.tellg()); };
   try {
