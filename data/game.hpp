@@ -1,6 +1,7 @@
 #pragma once
 // A game as the squares played, passes implicit (Li et al.'s format: no pass token).
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

@@ -4,9 +4,11 @@
 
 #include <omp.h>
 
+#include <utility>
 #include <vector>
 
 #include "othello/board.hpp"
+#include "othello/kernels.hpp"
 
 namespace ogpt::data {
 
@@ -24,23 +26,30 @@ int pick_kth_bit_reference(uint64_t mask, int k) {
 }
 
 Game random_game_counted(uint64_t seed, uint64_t index, int* n_passes) {
+  // The engine's header-only kernels on (player, opponent), inlined: this loop is the whole
+  // cost of making a dataset (board.cpp's get_moves/board_next are the same kernels, called).
+  namespace k = othello::kernels;
   Game g;
   GameRng rng = game_rng(seed, index);
-  Board b = othello::board_start();
+  Board start = othello::board_start();
+  Bitboard p = start.player, o = start.opponent;
   int passes = 0;
   for (int t = 0; t < 60; ++t) {
-    Bitboard m = othello::get_moves(b);
+    Bitboard m = k::get_moves_fast(p, o);
     if (!m) {  // the side to move passes; if the other side cannot move either, the game is over
-      b = othello::board_pass(b);
-      m = othello::get_moves(b);
+      std::swap(p, o);
+      m = k::get_moves_fast(p, o);
       if (!m) break;
       ++passes;
     }
-    int k = static_cast<int>(random_below(rng.next32(), static_cast<uint32_t>(std::popcount(m))));
-    int sq = pick_kth_bit(m, k);
+    int pick = static_cast<int>(random_below(rng.next32(), static_cast<uint32_t>(std::popcount(m))));
+    int sq = pick_kth_bit(m, pick);
     g.moves[t] = static_cast<uint8_t>(sq);
     g.length = static_cast<uint8_t>(t + 1);
-    b = othello::board_next(b, sq);
+    Bitboard f = k::get_flips_fast(p, o, sq);
+    Bitboard np = o & ~f;
+    o = p | f | (Bitboard{1} << sq);
+    p = np;
   }
   if (n_passes) *n_passes = passes;
   return g;

@@ -4,7 +4,12 @@
 //
 // Randomness is counter-based: game `index` of stream `seed` starts a wyrand generator from
 // splitmix64(splitmix64(seed) + index * golden), so a game is a pure function of (seed, index).
+// GCC 12's AVX-512 headers trip its own -Wuninitialized (GCC bug 105593); silence it there only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <bit>
 #include <cstdint>
