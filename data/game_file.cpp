@@ -5,8 +5,10 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "othello/board.hpp"
+#include "othello/kernels.hpp"
 #include "util/checksum.hpp"
 #include "util/error.hpp"
 
@@ -42,25 +44,30 @@ std::string encode_header(const GameFileInfo& info) {
 }  // namespace
 
 int find_illegal_move(const Game& g, std::string* reason) {
-  using namespace othello;
+  // The engine's inlined kernels on (player, opponent): validation runs over every game read.
+  namespace k = othello::kernels;
+  using othello::Bitboard;
   auto fail = [&](int t, const char* why) {
     if (reason) *reason = why;
     return t;
   };
   if (g.length > 60) return fail(60, "more than 60 moves");
-  Board b = board_start();
+  othello::Board start = othello::board_start();
+  Bitboard p = start.player, o = start.opponent;
   for (int t = 0; t < g.length; ++t) {
     int sq = g.moves[t];
     if (sq > 63) return fail(t, "not a square");
-    Bitboard m = get_moves(b);
+    Bitboard m = k::get_moves_fast(p, o);
     if (!m) {  // implicit pass
-      b = board_pass(b);
-      m = get_moves(b);
+      std::swap(p, o);
+      m = k::get_moves_fast(p, o);
       if (!m) return fail(t, "game already over");
     }
-    if (!((m >> sq) & 1))
-      return fail(t, ((b.player | b.opponent) >> sq) & 1 ? "square occupied" : "flips nothing");
-    b = board_next(b, sq);
+    if (!((m >> sq) & 1)) return fail(t, ((p | o) >> sq) & 1 ? "square occupied" : "flips nothing");
+    Bitboard f = k::get_flips_fast(p, o, sq);
+    Bitboard np = o & ~f;
+    o = p | f | (Bitboard{1} << sq);
+    p = np;
   }
   return -1;
 }
