@@ -164,7 +164,7 @@ GameReader::~GameReader() {
   if (f_) std::fclose(f_);
 }
 
-bool GameReader::load_chunk() {
+bool GameReader::load_chunk(uint64_t skip_up_to, uint32_t* n_games) {
   chunk_.clear();
   chunk_pos_ = 0;
   unsigned char h[kChunkHeaderBytes];
@@ -190,6 +190,11 @@ bool GameReader::load_chunk() {
   c = util::crc32(payload_.data(), len, c);
   if (c != crc) refuse(path_, chunk_at, "chunk crc32 mismatch (corrupted)");
   offset_ = chunk_at + kChunkHeaderBytes + len;
+  if (n_games) *n_games = n;
+  if (n <= skip_up_to) {
+    decoded_ += n;
+    return true;
+  }
 
   // Decode: length byte then moves, exactly filling the payload.
   chunk_.resize(n);
@@ -239,6 +244,23 @@ bool GameReader::next_batch(std::vector<Game>& out, size_t max) {
     delivered_ += take;
   }
   return !out.empty();
+}
+
+uint64_t GameReader::skip(uint64_t n) {
+  uint64_t skipped = 0;
+  while (skipped < n) {
+    if (chunk_pos_ < chunk_.size()) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n - skipped, chunk_.size() - chunk_pos_));
+      chunk_pos_ += take;
+      skipped += take;
+      continue;
+    }
+    uint32_t got = 0;
+    if (!load_chunk(n - skipped, &got)) break;
+    if (chunk_.empty()) skipped += got;  // skipped whole
+  }
+  delivered_ += skipped;
+  return skipped;
 }
 
 std::vector<Game> read_all_games(const std::string& path, bool validate) {
