@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "data/game.hpp"
 #include "interventions/cases.hpp"
 #include "othello/game_record.hpp"
 
@@ -88,9 +89,12 @@ TEST_CASE("interventions reachability: witnesses replay, impossible boards are r
   const auto erase = get_ground_truth(game, parse_square("d4"), CellState::empty);
   CHECK(classify_reachability(erase.after, 100000) == Reach::unreachable);
   // A tiny budget on a long game gives up honestly.
-  const Board late = board_after(parse_game(
-      "f5 d6 c3 d3 c4 f4 f6 f3 e6 e7 d7 c5 b4 e3 c6 b5 a4 b3 a5 a6 c7 d8 f7 e8 g4 g5 h5 g6 h6"));
-  CHECK(classify_reachability(edit_board(late, parse_square("e6"), CellState::empty), 50) == Reach::unknown);
+  const ogpt::data::Game rg = ogpt::data::random_game(1, 0);
+  REQUIRE(rg.length >= 40);
+  const Board late = board_after(std::vector<int>(rg.moves.begin(), rg.moves.begin() + 40));
+  int cell = 0;
+  while (is_centre(cell) || get_cell_state(late, cell) == CellState::empty) ++cell;
+  CHECK(classify_reachability(edit_board(late, cell, CellState::empty), 50) == Reach::unknown);
 }
 
 TEST_CASE("interventions case sets: reproducible by seed, usable, legality-changing, labelled") {
