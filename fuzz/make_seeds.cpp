@@ -17,6 +17,9 @@
 #ifdef OGPT_HAVE_CHECKPOINT
 #include "model/checkpoint.hpp"
 #endif
+#ifdef OGPT_HAVE_PROBE_FILE
+#include "probes/probe_file.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace ogpt;
@@ -74,7 +77,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  for (auto t : {"game_record", "game_file", "wthor", "safetensors", "checkpoint", "pth", "pickle", "text_games"})
+  for (auto t : {"game_record", "game_file", "wthor", "safetensors", "checkpoint", "pth", "pickle", "text_games", "probe_file"})
     fs::create_directories(dir / t);
   auto games = some_games(8);
 
@@ -124,6 +127,13 @@ int main(int argc, char** argv) {
   model::save_checkpoint((dir / "checkpoint" / "bf16.ckpt").string(), p, model::WeightDtype::bf16, "extra");
   put_with_selector(dir / "checkpoint" / "f32.ckpt");
   put_with_selector(dir / "checkpoint" / "bf16.ckpt");
+#endif
+#ifdef OGPT_HAVE_PROBE_FILE
+  for (auto kind : {probes::Kind::linear, probes::Kind::mlp}) {
+    const std::string f = (dir / "probe_file" / (kind == probes::Kind::mlp ? "mlp.probe" : "linear.probe")).string();
+    probes::save_probe(f, probes::make_probe(kind, probes::Target::mine_theirs, 4, 3, 1));
+    put_with_selector(f);
+  }
 #endif
   std::printf("seeds written to %s\n", dir.c_str());
   return 0;

@@ -11,7 +11,16 @@
 
 namespace ogpt::fuzz {
 
-inline std::string make_zip(const std::vector<std::pair<std::string, std::string>>& entries) {
+// A lie for the central directory (hostile-input tests): the entry named `name` claims this
+// compression method and uncompressed size (a zip64 extra field carries a size >= 2^32).
+struct ZipLie {
+  std::string name;
+  uint16_t method = 0;
+  uint64_t usize = 0;
+};
+
+inline std::string make_zip(const std::vector<std::pair<std::string, std::string>>& entries,
+                            const ZipLie& lie = {}) {
   auto u16 = [](std::string& s, uint32_t v) { s += char(v & 0xff), s += char((v >> 8) & 0xff); };
   auto u32 = [&](std::string& s, uint32_t v) { u16(s, v & 0xffff), u16(s, v >> 16); };
   std::string out, dir;
@@ -22,11 +31,17 @@ inline std::string make_zip(const std::vector<std::pair<std::string, std::string
     u16(out, static_cast<uint32_t>(name.size())), u16(out, 0);
     out += name;
     out += data;
-    u32(dir, 0x02014b50u), u16(dir, 20), u16(dir, 20), u16(dir, 0), u16(dir, 0), u32(dir, 0), u32(dir, crc);
-    u32(dir, static_cast<uint32_t>(data.size())), u32(dir, static_cast<uint32_t>(data.size()));
-    u16(dir, static_cast<uint32_t>(name.size())), u16(dir, 0), u16(dir, 0), u16(dir, 0), u16(dir, 0);
+    const bool lied = name == lie.name, big = lied && lie.usize >= 0xffffffffu;
+    const uint64_t usize = lied ? lie.usize : data.size();
+    u32(dir, 0x02014b50u), u16(dir, 20), u16(dir, 20), u16(dir, 0), u16(dir, lied ? lie.method : 0);
+    u32(dir, 0), u32(dir, crc), u32(dir, static_cast<uint32_t>(data.size()));
+    u32(dir, big ? 0xffffffffu : static_cast<uint32_t>(usize));
+    u16(dir, static_cast<uint32_t>(name.size())), u16(dir, big ? 12 : 0), u16(dir, 0), u16(dir, 0), u16(dir, 0);
     u32(dir, 0), u32(dir, at);
     dir += name;
+    if (big) {  // zip64 extra field: id 1, 8 bytes, the uncompressed size
+      u16(dir, 1), u16(dir, 8), u32(dir, static_cast<uint32_t>(usize)), u32(dir, static_cast<uint32_t>(usize >> 32));
+    }
   }
   const uint32_t cd_at = static_cast<uint32_t>(out.size());
   out += dir;

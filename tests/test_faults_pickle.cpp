@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #if __has_include("model/pth.hpp")
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,54 @@ const std::string kStateDict = std::string("\x80\x02}(X\x01\x00\x00\x00w", 10) +
                                std::string("((X\x07\x00\x00\x00storage", 14) + "ctorch\nFloatStorage\n" +
                                std::string("X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x02tQK\x00K\x02\x85K\x01\x85\x89", 27) +
                                "ccollections\nOrderedDict\n)RtRu.";
+// {"w": a view of storage "0" (numel values of F32) with this offset, size and stride}.
+std::string long1(int64_t v) {
+  std::string s = "\x8a\x08";
+  for (int i = 0; i < 8; ++i) s += static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  return s;
+}
+std::string view_pickle(int64_t numel, int64_t offset, const std::vector<int64_t>& size,
+                        const std::vector<int64_t>& stride) {
+  std::string p = std::string("\x80\x02}(X\x01\x00\x00\x00w", 10) + "ctorch._utils\n_rebuild_tensor_v2\n" +
+                  std::string("((X\x07\x00\x00\x00storage", 14) + "ctorch\nFloatStorage\n" +
+                  std::string("X\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpu", 14) + long1(numel) + "tQ" +
+                  long1(offset) + "(";
+  for (auto x : size) p += long1(x);
+  p += "t(";
+  for (auto x : stride) p += long1(x);
+  return p + "t\x89" + "ccollections\nOrderedDict\n)RtRu.";
+}
 }  // namespace
+
+TEST_CASE("faults: hostile tensor views are refused before any read or huge allocation") {
+  const std::string storage(16, '\0');  // 4 f32 values
+  auto parse = [&](const std::string& pkl) { return model::parse_pth(pth_with(pkl, storage), "view.pth"); };
+  // Control: a plain 2x2 view reads.
+  CHECK(parse(view_pickle(4, 0, {2, 2}, {2, 1})).tensors.at("w").data.size() == 4);
+  // (2^24) * 2^40 wraps to 0 in 64 bits: the span check must not be fooled into a wild read.
+  CHECK_THROWS_AS(parse(view_pickle(4, 0, {(1 << 24) + 1}, {int64_t{1} << 40})), UserError);
+  CHECK_THROWS_AS(parse(view_pickle(4, 0, {3, (1 << 24) + 1}, {1, int64_t{1} << 40})), UserError);
+  // Stride 0 expands 4 stored values to 2^40: refused instead of allocating 4 TiB.
+  CHECK_THROWS_AS(parse(view_pickle(4, 0, {1 << 20, 1 << 20}, {0, 0})), UserError);
+  // Empty tensors read as empty; an empty dimension beside huge ones does not overflow on the
+  // way (UBSan checks that in the sanitizer stage).
+  CHECK(parse(view_pickle(0, 0, {0, 5}, {5, 1})).tensors.at("w").data.empty());
+  CHECK(parse(view_pickle(4, 0, {0, int64_t{1} << 62, int64_t{1} << 62}, {1, 1, 1})).tensors.at("w").data.empty());
+  // Offset near 2^63 does not wrap past the bounds check.
+  CHECK_THROWS_AS(parse(view_pickle(4, INT64_MAX - 1, {2}, {1})), UserError);
+}
+
+TEST_CASE("faults: a deflated zip entry claiming a huge size is refused without allocating it") {
+  // data.pkl claims to be deflated to 2^40 bytes (a zip64 size): a 300-byte file asking for 1 TiB.
+  const std::string zip = fuzz::make_zip({{"archive/data.pkl", kStateDict}, {"archive/data/0", std::string(8, '\0')}},
+                                         {"archive/data.pkl", 8, uint64_t{1} << 40});
+  try {
+    model::parse_pth(zip, "bomb.pth");
+    FAIL("accepted");
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).find("bomb.pth") == 0);
+  }
+}
 
 TEST_CASE("faults: the pickle subset reads a hand-made state dict (control)") {
   float v[2] = {1.5f, -2.0f};
