@@ -1,6 +1,7 @@
 #pragma once
 // A game as the squares played, passes implicit (Li et al.'s format: no pass token).
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -22,5 +23,18 @@ void generate_games(uint64_t seed, uint64_t first, size_t n, Game* out, int thre
 //   tokens[t]  = token of move t          for t < min(length, 59), else 0 (padding)
 //   targets[t] = token of move t+1        for t+1 < length,        else 0 (ignored by the loss)
 void game_to_tokens(const Game& g, uint8_t* tokens, uint8_t* targets);
+
+// ---- additions (data helper) ---------------------------------------------------------------------
+constexpr int kContext = 59;  // n_ctx: a 60-move game gives 59 inputs and 59 next-move targets
+
+// game_to_tokens for B games: tokens, targets are [B, kContext] row-major.
+void make_batch(const Game* games, int B, uint8_t* tokens, uint8_t* targets);
+
+// The entropy floor of uniformly random games: a perfect model of the generator predicts the
+// next move uniformly over the legal set, so its loss at a position is log(#legal moves).
+// entropy_floor(g) sums log(#legal moves for move t+1) over the positions t that have a target
+// (t + 1 < length); divide by n_targets(g) for a per-move figure. Throws UserError if g is illegal.
+double entropy_floor(const Game& g);
+int n_targets(const Game& g);  // positions with a target: max(length - 1, 0) (<= 59)
 
 }  // namespace ogpt::data

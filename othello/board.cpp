@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "othello/kernels.hpp"
+
 namespace ogpt::othello {
 
 const char* color_name(Color c) { return c == Color::black ? "black" : "white"; }
@@ -18,70 +20,18 @@ Board board_from_colors(Bitboard black, Bitboard white, Color to_move) {
   return b;
 }
 
-namespace {
-// The eight directions as (shift, mask-after-shift). Column a is bit 0 of each row, so a left
-// shift by 1 moves towards column h and must not wrap into column a.
-constexpr Bitboard kNotA = 0xfefefefefefefefeull;  // every column but a
-constexpr Bitboard kNotH = 0x7f7f7f7f7f7f7f7full;  // every column but h
-
-template <int kShift>
-inline Bitboard shift(Bitboard b) {
-  if constexpr (kShift == 1) return (b << 1) & kNotA;     // east
-  if constexpr (kShift == -1) return (b >> 1) & kNotH;    // west
-  if constexpr (kShift == 8) return b << 8;               // south
-  if constexpr (kShift == -8) return b >> 8;              // north
-  if constexpr (kShift == 9) return (b << 9) & kNotA;     // south-east
-  if constexpr (kShift == 7) return (b << 7) & kNotH;     // south-west
-  if constexpr (kShift == -7) return (b >> 7) & kNotA;    // north-east
-  if constexpr (kShift == -9) return (b >> 9) & kNotH;    // north-west
-}
-
-template <int kShift>
-inline Bitboard moves_dir(Bitboard p, Bitboard o, Bitboard empty) {
-  Bitboard x = shift<kShift>(p) & o;
-  x |= shift<kShift>(x) & o;
-  x |= shift<kShift>(x) & o;
-  x |= shift<kShift>(x) & o;
-  x |= shift<kShift>(x) & o;
-  x |= shift<kShift>(x) & o;
-  return shift<kShift>(x) & empty;
-}
-
-template <int kShift>
-inline Bitboard flips_dir(Bitboard p, Bitboard o, Bitboard m) {
-  Bitboard f = 0, x = shift<kShift>(m);
-  while (x & o) {
-    f |= x;
-    x = shift<kShift>(x);
-  }
-  return (x & p) ? f : 0;
-}
-}  // namespace
-
-Bitboard get_moves(const Board& b) {
-  Bitboard p = b.player, o = b.opponent, e = ~(p | o);
-  return moves_dir<1>(p, o, e) | moves_dir<-1>(p, o, e) | moves_dir<8>(p, o, e) |
-         moves_dir<-8>(p, o, e) | moves_dir<9>(p, o, e) | moves_dir<7>(p, o, e) |
-         moves_dir<-7>(p, o, e) | moves_dir<-9>(p, o, e);
-}
+// The kernels live in kernels.hpp (inline, shared with perft); these wrappers pick the variant
+// that bench/bench_engine.cpp measured fastest on this machine.
+Bitboard get_moves(const Board& b) { return kernels::get_moves_fast(b.player, b.opponent); }
 
 Bitboard get_flips(const Board& b, int sq) {
-  if (sq < 0 || sq > 63) return 0;
-  Bitboard m = 1ull << sq;
-  if ((b.player | b.opponent) & m) return 0;
-  Bitboard p = b.player, o = b.opponent;
-  return flips_dir<1>(p, o, m) | flips_dir<-1>(p, o, m) | flips_dir<8>(p, o, m) |
-         flips_dir<-8>(p, o, m) | flips_dir<9>(p, o, m) | flips_dir<7>(p, o, m) |
-         flips_dir<-7>(p, o, m) | flips_dir<-9>(p, o, m);
+  if (sq < 0 || sq > 63 || ((b.player | b.opponent) >> sq & 1)) return 0;
+  return kernels::get_flips_fast(b.player, b.opponent, sq);
 }
 
 Board board_next(const Board& b, int sq) {
-  Bitboard f = get_flips(b, sq);
-  Board n;
-  n.player = b.opponent & ~f;
-  n.opponent = b.player | f | (1ull << sq);
-  n.to_move = other(b.to_move);
-  return n;
+  Bitboard f = kernels::get_flips_fast(b.player, b.opponent, sq);
+  return Board{b.opponent & ~f, b.player | f | square_bit(sq), other(b.to_move)};
 }
 
 Board board_pass(const Board& b) { return Board{b.opponent, b.player, other(b.to_move)}; }
@@ -91,6 +41,18 @@ bool can_move(const Board& b) { return get_moves(b) != 0; }
 bool is_game_over(const Board& b) { return !can_move(b) && !can_move(board_pass(b)); }
 
 int count_discs(Bitboard bb) { return std::popcount(bb); }
+
+int get_moves_list(Bitboard bb, int* out) {
+  int n = 0;
+  for (; bb; bb &= bb - 1) out[n++] = std::countr_zero(bb);
+  return n;
+}
+
+Score get_score(const Board& b) { return Score{count_discs(b.black()), count_discs(b.white())}; }
+
+const char* outcome_name(Outcome o) {
+  return o == Outcome::black_wins ? "black" : o == Outcome::white_wins ? "white" : "draw";
+}
 
 std::string square_name(int sq) {
   if (sq < 0 || sq > 63) return "??";

@@ -56,4 +56,34 @@ std::string tl_label(int sq);                 // 37 -> "E5"
 
 std::string board_to_string(const Board& b, Bitboard marks = 0);  // ASCII diagram, '*' = mark
 
+// Small helpers for callers (data generator, labels, interventions).
+inline Bitboard square_bit(int sq) { return Bitboard{1} << sq; }  // sq in 0..63
+// Writes the squares of the set bits of bb in increasing order to out (room for 64) and
+// returns how many; e.g. get_moves_list(get_moves(b), list).
+int get_moves_list(Bitboard bb, int* out);
+// Iterates the squares of a bitboard: for (int sq : squares_of(get_moves(b))) ...
+struct SquareIter {
+  Bitboard rest;
+  int operator*() const { return __builtin_ctzll(rest); }
+  SquareIter& operator++() { rest &= rest - 1; return *this; }
+  bool operator!=(const SquareIter& o) const { return rest != o.rest; }
+};
+struct SquaresOf {
+  Bitboard bb;
+  SquareIter begin() const { return {bb}; }
+  SquareIter end() const { return {0}; }
+};
+inline SquaresOf squares_of(Bitboard bb) { return {bb}; }
+
+// Disc counts and the winner by discs (empty squares are not awarded to anyone).
+enum class Outcome : uint8_t { black_wins, white_wins, draw };
+struct Score {
+  int black = 0, white = 0;
+  Outcome outcome() const {
+    return black > white ? Outcome::black_wins : white > black ? Outcome::white_wins : Outcome::draw;
+  }
+};
+Score get_score(const Board& b);
+const char* outcome_name(Outcome o);  // "black" / "white" / "draw"
+
 }  // namespace ogpt::othello

@@ -11,8 +11,9 @@
 
 namespace ogpt::othello {
 
-// Parses and replays a record; returns the squares played (no passes). Throws UserError whose
-// message names the move number (1-based), the square and why: "move 7 (c3): square occupied",
+// Parses and replays a record; returns the squares played (no passes). Separators: spaces,
+// tabs, newlines, commas, or none. Throws UserError whose message names the move number
+// (1-based position in the record, an explicit pass counting as one), the square and why: "move 7 (c3): square occupied",
 // "... flips nothing", "... not a square", "... game already over", "... pass but c4 is legal".
 std::vector<int> parse_game(std::string_view text);
 
@@ -21,7 +22,9 @@ std::string format_game(const int* squares, int n, bool spaces = false);
 std::string format_game(const std::vector<int>& squares, bool spaces = false);
 
 // Replays squares from the start, applying implicit passes. boards[i] is the position before
-// move i (with the side to move being the one that plays move i); boards[n] is the final one.
+// move i (with the side to move being the one that plays move i); boards[n] is the final one,
+// after a forced pass if there is one (so its side to move is the one to play next, unless the
+// game is over).
 // Throws UserError (as parse_game) if a move is illegal.
 std::vector<Board> replay(const std::vector<int>& squares);
 

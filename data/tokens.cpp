@@ -1,0 +1,51 @@
+// Token batches for the trainer and the entropy floor of random games.
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "data/game.hpp"
+#include "othello/board.hpp"
+#include "util/error.hpp"
+
+namespace ogpt::data {
+
+void game_to_tokens(const Game& g, uint8_t* tokens, uint8_t* targets) {
+  // tokens, targets: [kContext]
+  int len = g.length > 60 ? 60 : g.length;
+  for (int t = 0; t < kContext; ++t) {
+    tokens[t] = t < len ? static_cast<uint8_t>(othello::square_to_token(g.moves[t])) : 0;
+    targets[t] = t + 1 < len ? static_cast<uint8_t>(othello::square_to_token(g.moves[t + 1])) : 0;
+  }
+}
+
+void make_batch(const Game* games, int B, uint8_t* tokens, uint8_t* targets) {
+  // games: [B]; tokens, targets: [B, kContext]
+  for (int b = 0; b < B; ++b)
+    game_to_tokens(games[b], tokens + static_cast<size_t>(b) * kContext,
+                   targets + static_cast<size_t>(b) * kContext);
+}
+
+int n_targets(const Game& g) { return g.length > 1 ? g.length - 1 : 0; }
+
+double entropy_floor(const Game& g) {
+  using namespace othello;
+  Board b = board_start();
+  double sum = 0;
+  for (int t = 0; t < g.length; ++t) {
+    Bitboard m = get_moves(b);
+    if (!m) {
+      b = board_pass(b);
+      m = get_moves(b);
+    }
+    int sq = g.moves[t];
+    if (sq > 63 || !((m >> sq) & 1))
+      throw UserError("entropy_floor: move " + std::to_string(t + 1) + " (" + square_name(sq) +
+                      ") is not legal");
+    if (t > 0) sum += std::log(static_cast<double>(std::popcount(m)));  // move t is a target
+    b = board_next(b, sq);
+  }
+  return sum;
+}
+
+}  // namespace ogpt::data
