@@ -97,6 +97,7 @@ std::string render_curve_svg(const std::vector<LogRow>& rows, const std::string&
   train_ex.name = "train (batch)";
   val_ex.name = val_err.name = "validation";
   val_ex.markers = val_err.markers = true;
+  val_err.color = "#d62728";  // the validation colour of the left panel
   for (auto& r : rows) {
     if (std::isfinite(r.train_excess)) {
       train_ex.x.push_back(static_cast<double>(r.games));
