@@ -27,20 +27,8 @@ std::vector<uint64_t> legal_after_each_move(const data::Game& g) {
   return legal;
 }
 
-void entropy_floor_sum(const data::Game& g, double* floor_sum, uint64_t* positions) {
-  auto legal = legal_after_each_move(g);
-  double s = 0;
-  uint64_t n = 0;
-  for (int t = 0; t + 1 < g.length; ++t) {
-    s += std::log(static_cast<double>(std::popcount(legal[t])));
-    ++n;
-  }
-  *floor_sum += s;
-  *positions += n;
-}
-
-uint64_t count_legal_top1(const float* logits, const data::Game* games, int B, int T, int V) {
-  uint64_t hits = 0;
+void score_batch(const float* logits, const data::Game* games, int B, int T, int V, uint64_t* hits,
+                 double* floor_sum, uint64_t* positions) {
   for (int b = 0; b < B; ++b) {
     auto legal = legal_after_each_move(games[b]);
     for (int t = 0; t + 1 < games[b].length && t < T; ++t) {
@@ -49,10 +37,11 @@ uint64_t count_legal_top1(const float* logits, const data::Game* games, int B, i
       for (int v = 2; v < V; ++v)
         if (l[v] > l[best]) best = v;
       int sq = othello::token_to_square(best);
-      if (sq >= 0 && (legal[t] >> sq & 1)) ++hits;
+      if (sq >= 0 && (legal[t] >> sq & 1)) ++*hits;
+      *floor_sum += std::log(static_cast<double>(std::popcount(legal[t])));
+      ++*positions;
     }
   }
-  return hits;
 }
 
 EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progress* progress) {
@@ -66,13 +55,14 @@ EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progre
     uint64_t n = 0;
     for (int b = 0; b < B; ++b) {
       data::game_to_tokens(games[first + b], &tokens[static_cast<size_t>(b) * T], &targets[static_cast<size_t>(b) * T]);
-      entropy_floor_sum(games[first + b], &floor_sum, &n);
+      n += static_cast<uint64_t>(data::n_targets(games[first + b]));
     }
     if (n == 0) continue;
     float loss = gpt.forward(tokens.data(), targets.data(), B);
-    loss_sum += static_cast<double>(loss) * n;
-    hits += count_legal_top1(gpt.logits(), &games[first], B, T, V);
-    r.positions += n;
+    loss_sum += static_cast<double>(loss) * n;  // forward's loss is the mean over these n positions
+    uint64_t counted = 0;
+    score_batch(gpt.logits(), &games[first], B, T, V, &hits, &floor_sum, &counted);
+    r.positions += counted;
     if (progress) progress->update(first + B);
   }
   r.games = games.size();

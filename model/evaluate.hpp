@@ -24,17 +24,17 @@ struct EvalResult {
   double legal_top1 = 0, loss = 0, entropy_floor = 0, excess_loss = 0;
 };
 
-// Sum of log(#legal moves) over g's positions with a target, and their count, into *floor_sum
-// and *positions. Uses the engine (passes handled by the rules).
-void entropy_floor_sum(const data::Game& g, double* floor_sum, uint64_t* positions);
-// Legal moves (bitboard) of the player to move after move t, for t = 0 .. g.length-1.
+// Legal moves (bitboard) of the player to move after move t, for t = 0 .. g.length-1 (after a
+// pass that is the player who just moved; 0 at the end). Throws UserError on an illegal move.
 std::vector<uint64_t> legal_after_each_move(const data::Game& g);
 
 // Evaluates `gpt` on games in batches of gpt.max_batch(). progress may be null.
 EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progress* progress = nullptr);
 
-// Top-1 legal count over one batch from its logits [B,T,V] (V = 61, token 0 = padding skipped).
-// Exposed for the tests: a slow obvious version of the argmax-and-check.
-uint64_t count_legal_top1(const float* logits, const data::Game* games, int B, int T, int V);
+// Over one batch with logits [B,T,V] (V = 61, token 0 = padding skipped in the argmax): adds the
+// number of positions whose top-1 is legal to *hits, the sum of log(#legal) to *floor_sum, and
+// the number of positions to *positions.
+void score_batch(const float* logits, const data::Game* games, int B, int T, int V, uint64_t* hits,
+                 double* floor_sum, uint64_t* positions);
 
 }  // namespace ogpt::model

@@ -302,7 +302,8 @@ TrainResult train(const TrainOptions& opt) {
     uint64_t n_pos = 0;
     for (int b = 0; b < B; ++b) {
       data::game_to_tokens(games[b], &tokens[static_cast<size_t>(b) * T], &targets[static_cast<size_t>(b) * T]);
-      entropy_floor_sum(games[b], &floor_sum, &n_pos);
+      floor_sum += data::entropy_floor(games[b]);
+      n_pos += static_cast<uint64_t>(data::n_targets(games[b]));
     }
     const double lr = lr_at(run.schedule, st.step);
     gpt.zero_grad();
