@@ -163,6 +163,10 @@ bool finite_all(const std::vector<float>& v) {
 
 TrainResult train(const TrainOptions& opt) {
   const bool talk = opt.progress;
+  struct RestoreThreads {  // --threads applies to this run only
+    int n = omp_get_max_threads();
+    ~RestoreThreads() { omp_set_num_threads(n); }
+  } restore_threads;
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
   std::error_code ec;
   fs::create_directories(opt.out_dir, ec);
