@@ -2,7 +2,12 @@
 // move t+1), and AVX-512 mask-to-bytes expansion for the two 64-cell boards.
 #include "data/labels.hpp"
 
+// GCC 12's AVX-512 headers trip its own -Wuninitialized (GCC bug 105593); silence it there only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <string>
 

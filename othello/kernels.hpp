@@ -1,9 +1,10 @@
 #pragma once
 // The engine's inner kernels, header-only so that perft and the game generator inline them.
 // Each operation has a portable bit-parallel version (plain 64-bit shifts and bit tricks) and,
-// where the compiler targets AVX-512, a vector version that runs the 8 directions as 8 lanes.
-// board.cpp exposes the winner of bench/bench_engine.cpp as get_moves / get_flips; the others
-// stay callable so that tests compare every variant with othello/reference.cpp.
+// where the compiler targets AVX-512, two vector versions: the 8 directions as 8 lanes of a
+// zmm, and as 4 lanes in each of two ymm. get_moves_fast / get_flips_fast (used by board.cpp
+// and perft) pick the winner of bench/bench_engine.cpp; the others stay callable so that tests
+// compare every variant with othello/reference.cpp.
 //
 // Directions, as index deltas with a1 = bit 0: +1 east, +8 south (next row), +9 south-east,
 // +7 south-west, and their negatives.
@@ -154,11 +155,62 @@ inline Bitboard get_flips_avx512(Bitboard p, Bitboard o, int sq) {
 }
 #endif
 
+#if OGPT_HAVE_AVX512
+// The same two kernels on 256-bit vectors: the +d directions in one ymm and the -d ones in
+// another (plain variable shifts, no rotation trick), then one 256-bit OR reduction. Zen 4
+// runs 512-bit ops as two 256-bit halves, so this trades lanes for a shorter reduction.
+inline Bitboard reduce_or256(__m256i h) {
+  __m128i q = _mm_or_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+  return static_cast<Bitboard>(_mm_cvtsi128_si64(_mm_or_si128(q, _mm_unpackhi_epi64(q, q))));
+}
+
+inline Bitboard get_moves_avx256(Bitboard p, Bitboard o) {
+  const __m256i sh = _mm256_setr_epi64x(1, 8, 9, 7), sh2 = _mm256_setr_epi64x(2, 16, 18, 14);
+  // Opponent discs a run may cross, per direction: columns b..g unless the run is vertical.
+  const __m256i inner = _mm256_setr_epi64x(static_cast<int64_t>(kInner), -1, static_cast<int64_t>(kInner),
+                                           static_cast<int64_t>(kInner));
+  __m256i pp = _mm256_set1_epi64x(static_cast<int64_t>(p));
+  __m256i om = _mm256_and_si256(_mm256_set1_epi64x(static_cast<int64_t>(o)), inner);
+  __m256i l = _mm256_and_si256(om, _mm256_sllv_epi64(pp, sh));
+  __m256i r = _mm256_and_si256(om, _mm256_srlv_epi64(pp, sh));
+  l = _mm256_or_si256(l, _mm256_and_si256(om, _mm256_sllv_epi64(l, sh)));
+  r = _mm256_or_si256(r, _mm256_and_si256(om, _mm256_srlv_epi64(r, sh)));
+  __m256i pre_l = _mm256_and_si256(om, _mm256_sllv_epi64(om, sh));
+  __m256i pre_r = _mm256_srlv_epi64(pre_l, sh);
+  l = _mm256_or_si256(l, _mm256_and_si256(pre_l, _mm256_sllv_epi64(l, sh2)));
+  r = _mm256_or_si256(r, _mm256_and_si256(pre_r, _mm256_srlv_epi64(r, sh2)));
+  l = _mm256_or_si256(l, _mm256_and_si256(pre_l, _mm256_sllv_epi64(l, sh2)));
+  r = _mm256_or_si256(r, _mm256_and_si256(pre_r, _mm256_srlv_epi64(r, sh2)));
+  __m256i m = _mm256_or_si256(_mm256_sllv_epi64(l, sh), _mm256_srlv_epi64(r, sh));
+  return reduce_or256(m) & ~(p | o);
+}
+
+inline Bitboard get_flips_avx256(Bitboard p, Bitboard o, int sq) {
+  __m256i ray_up = _mm256_load_si256(reinterpret_cast<const __m256i*>(kRays.sq[sq].lane));
+  __m256i ray_dn = _mm256_load_si256(reinterpret_cast<const __m256i*>(kRays.sq[sq].lane + 4));
+  __m256i pp = _mm256_set1_epi64x(static_cast<int64_t>(p));
+  __m256i oo = _mm256_set1_epi64x(static_cast<int64_t>(o));
+  __m256i zero = _mm256_setzero_si256();
+  __m256i yu = _mm256_andnot_si256(oo, ray_up), yd = _mm256_andnot_si256(oo, ray_dn);
+  __m256i ou = _mm256_and_si256(_mm256_and_si256(yu, _mm256_sub_epi64(zero, yu)), pp);
+  __m256i od = _mm256_and_si256(
+      _mm256_srlv_epi64(_mm256_set1_epi64x(INT64_MIN), _mm256_lzcnt_epi64(yd)), pp);
+  // Up: bits below the outflank (none when there is no outflank); down: bits above it.
+  __m256i fu = _mm256_maskz_and_epi64(_mm256_test_epi64_mask(ou, ou),
+                                      _mm256_add_epi64(ou, _mm256_set1_epi64x(-1)), ray_up);
+  __m256i fd = _mm256_and_si256(_mm256_sub_epi64(zero, _mm256_add_epi64(od, od)), ray_dn);
+  return reduce_or256(_mm256_or_si256(fu, fd));
+}
+#endif
+
 // ---- the variants board.cpp and perft use ---------------------------------------------------
 
+// bench/bench_engine.cpp on the Zen 4 box (CPU time, perft 10 = 24.6M leaves): scalar 81 ms,
+// 8-lane AVX-512 40 ms, 4-lane 256-bit 30 ms. Zen 4 splits 512-bit ops in two, so the longer
+// 8-lane reduction costs more than the wider lanes save.
 inline Bitboard get_moves_fast(Bitboard p, Bitboard o) {
 #if OGPT_HAVE_AVX512
-  return get_moves_avx512(p, o);
+  return get_moves_avx256(p, o);
 #else
   return get_moves_scalar(p, o);
 #endif
@@ -166,7 +218,7 @@ inline Bitboard get_moves_fast(Bitboard p, Bitboard o) {
 
 inline Bitboard get_flips_fast(Bitboard p, Bitboard o, int sq) {
 #if OGPT_HAVE_AVX512
-  return get_flips_avx512(p, o, sq);
+  return get_flips_avx256(p, o, sq);
 #else
   return get_flips_scalar(p, o, sq);
 #endif

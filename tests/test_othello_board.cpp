@@ -42,6 +42,7 @@ int compare(const Board& b, Bitboard squares) {
   Bitboard got[] = {get_moves(b), kernels::get_moves_scalar(b.player, b.opponent),
 #if OGPT_HAVE_AVX512
                     kernels::get_moves_avx512(b.player, b.opponent),
+                    kernels::get_moves_avx256(b.player, b.opponent),
 #endif
   };
   for (Bitboard g : got)
@@ -59,6 +60,7 @@ int compare(const Board& b, Bitboard squares) {
       Bitboard k[] = {kernels::get_flips_scalar(b.player, b.opponent, sq),
 #if OGPT_HAVE_AVX512
                       kernels::get_flips_avx512(b.player, b.opponent, sq),
+                      kernels::get_flips_avx256(b.player, b.opponent, sq),
 #endif
       };
       for (Bitboard g : k)

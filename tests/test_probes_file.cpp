@@ -1,0 +1,134 @@
+// Probe files (round trip, refusals), .npy export, intervention directions.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "probes/probe_file.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+using namespace ogpt::probes;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path temp_dir(const char* name) {
+  fs::path d = fs::temp_directory_path() / (std::string("ogpt_probes_") + name + "_" + std::to_string(::getpid()));
+  fs::create_directories(d);
+  return d;
+}
+std::string refusal(const std::string& bytes) {
+  try {
+    probe_from_bytes(bytes, "p.probe");
+  } catch (const ogpt::UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("probe file: round trip keeps every field and weight") {
+  for (Kind kind : {Kind::linear, Kind::mlp}) {
+    Probe p = make_probe(kind, Target::black_white, 10, 6, 42);
+    p.hook = "blocks.3.hook_resid_post";
+    p.layer = 4;
+    p.info.model = "2x64 test";
+    p.info.games_train = 1234;
+    p.info.test_accuracy = 0.875f;
+    const fs::path dir = temp_dir("rt");
+    save_probe((dir / "p.probe").string(), p);
+    const Probe q = load_probe((dir / "p.probe").string());
+    CHECK(q.kind == kind);
+    CHECK(q.target == Target::black_white);
+    CHECK(q.hook == p.hook);
+    CHECK(q.layer == 4);
+    CHECK(q.d == 10);
+    CHECK(q.H == p.H);
+    CHECK(q.info.model == "2x64 test");
+    CHECK(q.info.games_train == 1234);
+    CHECK(q.info.test_accuracy == 0.875f);
+    CHECK(arma::approx_equal(q.W, p.W, "absdiff", 0.0f));
+    CHECK(arma::approx_equal(q.b, p.b, "absdiff", 0.0f));
+    if (kind == Kind::mlp) CHECK(arma::approx_equal(q.W1, p.W1, "absdiff", 0.0f));
+    fs::remove_all(dir);
+  }
+}
+
+TEST_CASE("probe file: truncated, corrupted, wrong-version and foreign files are refused") {
+  const std::string good = probe_to_bytes(make_probe(Kind::linear, Target::mine_theirs, 8, 0, 1));
+  CHECK(refusal(good).empty());
+  CHECK(refusal(good.substr(0, 10)).find("truncated") != std::string::npos);
+  CHECK(refusal(good.substr(0, good.size() - 7)).find("truncated") != std::string::npos);
+  std::string bad = good;
+  bad[good.size() / 2] ^= 0x20;
+  CHECK(refusal(bad).find("corrupted") != std::string::npos);
+  bad = good;
+  bad[8] = 9;  // version
+  CHECK(refusal(bad).find("version 9") != std::string::npos);
+  bad = good;
+  bad[0] = 'X';
+  CHECK(refusal(bad).find("not a probe file") != std::string::npos);
+  CHECK(refusal(good + "xx").find("trailing") != std::string::npos);
+  // Every message names the file.
+  CHECK(refusal(bad).find("p.probe") == 0);
+  CHECK_THROWS_AS(load_probe("/nonexistent/dir/p.probe"), ogpt::IoError);
+}
+
+TEST_CASE("npy export: header and data read back, and NumPy agrees if it is installed") {
+  Probe p = make_probe(Kind::linear, Target::mine_theirs, 5, 0, 9);
+  const fs::path dir = temp_dir("npy");
+  const auto files = export_probe_npy(p, dir.string());
+  CHECK(files.size() == 4);
+  std::vector<size_t> shape;
+  const std::vector<float> W = read_npy((dir / "W.npy").string(), &shape);
+  CHECK(shape == std::vector<size_t>{5, 8, 8, 3});
+  // W.npy[j, row, col, k] = weight of input j for class k of cell row*8+col.
+  const int j = 3, cell = 8 * 2 + 5, k = 2;
+  CHECK(W[((j * 8 + 2) * 8 + 5) * 3 + k] == p.W(cell * 3 + k, j));
+  const std::vector<float> D = read_npy((dir / "direction_mine_minus_theirs.npy").string(), &shape);
+  CHECK(shape == std::vector<size_t>{5, 8, 8});
+  CHECK(D[j * 64 + cell] == doctest::Approx(p.W(cell * 3 + 1, j) - p.W(cell * 3 + 2, j)));
+  // The header is padded so that the data starts on a 64-byte boundary.
+  const std::string raw = ogpt::util::read_file((dir / "b.npy").string());
+  CHECK((raw.size() - 64 * 3 * 4) % 64 == 0);
+
+  if (fs::exists("/usr/bin/python3")) {
+    const std::string cmd = "/usr/bin/python3 -c \"import numpy as np; a = np.load('" + (dir / "W.npy").string() +
+                            "'); print(a.shape, repr(float(a[3, 2, 5, 2])))\" 2>/dev/null";
+    FILE* f = popen(cmd.c_str(), "r");
+    char buf[256] = {0};
+    const bool got = f && fgets(buf, sizeof buf, f);
+    const int rc = f ? pclose(f) : -1;
+    if (got && rc == 0) {
+      const std::string out(buf);
+      CHECK(out.find("(5, 8, 8, 3)") == 0);
+      CHECK(std::stof(out.substr(out.find(')') + 1)) == doctest::Approx(p.W(cell * 3 + k, j)));
+    } else {
+      MESSAGE("numpy not available; skipped the NumPy cross-check");
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("directions: adding the mine-minus-theirs direction turns a cell from theirs to mine") {
+  Probe p = make_probe(Kind::linear, Target::mine_theirs, 32, 0, 4);
+  const Directions dirs = get_directions(p);
+  REQUIRE(dirs.flip.n_rows == 32);
+  REQUIRE(dirs.flip.n_cols == 64);
+  const int cell = 19;
+  CHECK(arma::approx_equal(dirs.flip.col(cell), (p.W.row(cell * 3 + 1) - p.W.row(cell * 3 + 2)).t(), "absdiff", 1e-6f));
+  CHECK(arma::approx_equal(dirs.empty.col(cell),
+                           (p.W.row(cell * 3) - 0.5f * (p.W.row(cell * 3 + 1) + p.W.row(cell * 3 + 2))).t(), "absdiff",
+                           1e-6f));
+  // Find an activation the probe reads as "theirs" at the cell, then push it along the direction.
+  arma::fmat x = -3.0f * dirs.flip.col(cell) / arma::dot(dirs.flip.col(cell), dirs.flip.col(cell));
+  std::vector<uint8_t> pred;
+  probe_predict(pred, p, x);
+  CHECK(pred[cell] == 2);
+  x += 6.0f * dirs.flip.col(cell) / arma::dot(dirs.flip.col(cell), dirs.flip.col(cell));
+  probe_predict(pred, p, x);
+  CHECK(pred[cell] == 1);
+  CHECK_THROWS_AS(get_directions(make_probe(Kind::mlp, Target::mine_theirs, 8, 4, 1)), ogpt::UserError);
+}
