@@ -83,6 +83,17 @@ TEST_CASE("data: game file round trip, several chunks, streaming batches") {
   CHECK(r.games_read() == 1000);
   CHECK_FALSE(r.next_batch(batch, 10));
 
+  GameReader s(path);  // skip: inside a chunk, across whole chunks, then past the end
+  CHECK(s.skip(10) == 10);
+  REQUIRE(s.next_batch(batch, 5));
+  CHECK(batch[0].moves == games[10].moves);
+  CHECK(s.skip(700) == 700);  // 15 .. 714: the rest of chunk 0, chunk 1 whole, into chunk 2
+  REQUIRE(s.next_batch(batch, 1));
+  CHECK(batch[0].moves == games[715].moves);
+  CHECK(s.games_read() == 716);
+  CHECK(s.skip(1000) == 284);
+  CHECK_FALSE(s.next_batch(batch, 1));
+
   write_games(path, {});
   CHECK(read_all_games(path).empty());
   ::unlink(path.c_str());
