@@ -1,0 +1,288 @@
+// Causal multi-head attention (declared in model/ops.hpp), one (game, head) at a time.
+//
+// Per head everything fits in L1/L2: q, k, v are T rows of D floats at stride R = 3*H*D inside
+// qkv. The T x T products run on two small register-blocked kernels (4 rows x up to 64 columns
+// of accumulators), on local row buffers padded to TP = T rounded up to 16 columns:
+//   tile_abt: S[i, j] = scale * sum_c A[i, c] * BT[c, j]   (BT = a transposed k or v, [D, TP])
+//             only the column vectors up to the diagonal are computed (causal).
+//   tile_ab:  O[i, c] = scale * sum_j A(i, j) * Bm[j, c]   (j over the causal range: j <= i for
+//             "lower" A such as the pattern, j >= i for "upper" A such as its transpose)
+// A(i, j) is read through two strides, so transposed operands need no copies.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "model/ops.hpp"
+#include "model/simd_math.hpp"
+
+namespace ogpt::model::ops {
+
+namespace {
+
+constexpr int kRows = 4;  // rows per register block
+
+inline int pad16(int n) { return (n + 15) / 16 * 16; }
+
+#if defined(__AVX512F__)
+template <int NV>
+void abt_block(float* S, int ls, const float* A, int64_t sa, const float* BT, int lb, float scale,
+               int i0, int rows, int jv0, int D) {
+  __m512 acc[kRows][NV];
+  const float* ar[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    ar[r] = A + (i0 + std::min(r, rows - 1)) * sa;  // spare rows repeat the last (not stored)
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  }
+  for (int c = 0; c < D; ++c) {
+    __m512 b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(BT + c * lb + (jv0 + v) * 16);
+    for (int r = 0; r < kRows; ++r) {
+      __m512 a = _mm512_set1_ps(ar[r][c]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+    }
+  }
+  const __m512 s = _mm512_set1_ps(scale);
+  for (int r = 0; r < rows; ++r)
+    for (int v = 0; v < NV; ++v)
+      _mm512_storeu_ps(S + (i0 + r) * ls + (jv0 + v) * 16, _mm512_mul_ps(acc[r][v], s));
+}
+
+template <int NV>
+void ab_block(float* O, int64_t so, const float* A, int64_t ai, int64_t aj, const float* Bm,
+              int64_t sb, float scale, int i0, int rows, int j0, int j1, int c0, __mmask16 last) {
+  __m512 acc[kRows][NV];
+  const float* ar[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    ar[r] = A + (i0 + std::min(r, rows - 1)) * ai;
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  }
+  for (int j = j0; j < j1; ++j) {
+    __m512 b[NV];
+    const float* bj = Bm + j * sb + c0;
+    for (int v = 0; v < NV - 1; ++v) b[v] = _mm512_loadu_ps(bj + 16 * v);
+    b[NV - 1] = _mm512_maskz_loadu_ps(last, bj + 16 * (NV - 1));
+    for (int r = 0; r < kRows; ++r) {
+      __m512 a = _mm512_set1_ps(ar[r][j * aj]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+    }
+  }
+  const __m512 s = _mm512_set1_ps(scale);
+  for (int r = 0; r < rows; ++r) {
+    float* o = O + (i0 + r) * so + c0;
+    for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(o + 16 * v, _mm512_mul_ps(acc[r][v], s));
+    _mm512_mask_storeu_ps(o + 16 * (NV - 1), last, _mm512_mul_ps(acc[r][NV - 1], s));
+  }
+}
+#endif
+
+// S [T, ls] for rows i < T, columns 0 .. (last vector holding column i); other columns unset.
+void tile_abt(float* S, int ls, const float* A, int64_t sa, const float* BT, int lb, float scale,
+              int T, int D) {
+  for (int i0 = 0; i0 < T; i0 += kRows) {
+    int rows = std::min(kRows, T - i0);
+    int nvec = (i0 + rows - 1) / 16 + 1;
+#if defined(__AVX512F__)
+    for (int jv = 0; jv < nvec; jv += 4) {
+      switch (std::min(4, nvec - jv)) {
+        case 1: abt_block<1>(S, ls, A, sa, BT, lb, scale, i0, rows, jv, D); break;
+        case 2: abt_block<2>(S, ls, A, sa, BT, lb, scale, i0, rows, jv, D); break;
+        case 3: abt_block<3>(S, ls, A, sa, BT, lb, scale, i0, rows, jv, D); break;
+        default: abt_block<4>(S, ls, A, sa, BT, lb, scale, i0, rows, jv, D); break;
+      }
+    }
+#else
+    for (int i = i0; i < i0 + rows; ++i)
+      for (int j = 0; j < nvec * 16; ++j) {
+        float acc = 0.0f;
+        for (int c = 0; c < D; ++c) acc += A[i * sa + c] * BT[c * lb + j];
+        S[i * ls + j] = acc * scale;
+      }
+#endif
+  }
+}
+
+// O[i, 0:D] = scale * sum_j A(i,j) Bm[j, 0:D]; A(i,j) = A[i*ai + j*aj], zero outside the causal
+// range: j <= i when lower, j >= i otherwise.
+void tile_ab(float* O, int64_t so, const float* A, int64_t ai, int64_t aj, bool lower,
+             const float* Bm, int64_t sb, float scale, int T, int D) {
+  for (int i0 = 0; i0 < T; i0 += kRows) {
+    int rows = std::min(kRows, T - i0);
+    int j0 = lower ? 0 : i0, j1 = lower ? i0 + rows : T;
+#if defined(__AVX512F__)
+    for (int c0 = 0; c0 < D; c0 += 64) {
+      int nv = std::min(4, (D - c0 + 15) / 16);
+      int tail = (D - c0) - 16 * (nv - 1);
+      __mmask16 last = tail >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << tail) - 1);
+      switch (nv) {
+        case 1: ab_block<1>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+        case 2: ab_block<2>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+        case 3: ab_block<3>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+        default: ab_block<4>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+      }
+    }
+#else
+    for (int i = i0; i < i0 + rows; ++i)
+      for (int c = 0; c < D; ++c) {
+        float acc = 0.0f;
+        for (int j = j0; j < j1; ++j) acc += A[i * ai + j * aj] * Bm[j * sb + c];
+        O[i * so + c] = acc * scale;
+      }
+#endif
+  }
+}
+
+// BT [D, TP] = B[T, D] (stride sb) transposed, zero padded.
+void transpose_pad(float* BT, const float* B, int64_t sb, int T, int TP, int D) {
+  for (int c = 0; c < D; ++c) {
+    float* row = BT + c * TP;
+    for (int j = 0; j < T; ++j) row[j] = B[j * sb + c];
+    for (int j = T; j < TP; ++j) row[j] = 0.0f;
+  }
+}
+
+// p[0:TP] = softmax(s[0:i+1]) with zeros after column i (p may alias s).
+void softmax_row(float* p, const float* s, int i, int TP) {
+  float mx = s[0];
+  for (int j = 1; j <= i; ++j) mx = std::max(mx, s[j]);
+  float sum = 0.0f;
+  int j = 0;
+#if defined(__AVX512F__)
+  __m512 vs = _mm512_setzero_ps();
+  for (; j + 16 <= i + 1; j += 16) {
+    __m512 e = simd::exp16(_mm512_sub_ps(_mm512_loadu_ps(s + j), _mm512_set1_ps(mx)));
+    _mm512_storeu_ps(p + j, e);
+    vs = _mm512_add_ps(vs, e);
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, vs);
+  for (float l : lanes) sum += l;
+#endif
+  for (; j <= i; ++j) {
+    p[j] = exp_approx(s[j] - mx);
+    sum += p[j];
+  }
+  float inv = 1.0f / sum;
+  for (int u = 0; u <= i; ++u) p[u] *= inv;
+  for (int u = i + 1; u < TP; ++u) p[u] = 0.0f;
+}
+
+struct Head {
+  const float *q, *k, *v;
+  int64_t R;
+};
+inline Head head_of(const float* qkv, int b, int h, int T, int H, int D) {
+  int64_t R = 3LL * H * D;
+  const float* base = qkv + static_cast<int64_t>(b) * T * R + static_cast<int64_t>(h) * D;
+  return {base, base + H * D, base + 2 * H * D, R};
+}
+
+// Scratch per thread: three [max(TP, D), TP] tiles.
+template <class F>
+void for_each_head(int B, int H, int T, int D, F&& f) {
+  const int TP = pad16(T);
+  const size_t tile = static_cast<size_t>(std::max(TP, D)) * TP;
+  const int64_t work = static_cast<int64_t>(B) * H * T * T * D;
+#pragma omp parallel if (work >= (1 << 15))
+  {
+    std::vector<float> scratch(3 * tile + 16);
+    float* s = scratch.data();
+#pragma omp for schedule(static)
+    for (int64_t bh = 0; bh < static_cast<int64_t>(B) * H; ++bh)
+      f(static_cast<int>(bh / H), static_cast<int>(bh % H), s, s + tile, s + 2 * tile);
+  }
+}
+
+inline float* head_tile(float* x, int b, int h, int H, int T) {
+  return x + (static_cast<int64_t>(b) * H + h) * T * T;
+}
+
+}  // namespace
+
+void attention_forward(float* z, float* pattern, const float* qkv, int B, int T, int H, int D) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const int TP = pad16(T);
+  for_each_head(B, H, T, D, [&](int b, int h, float* kT, float* P, float*) {
+    Head hd = head_of(qkv, b, h, T, H, D);
+    transpose_pad(kT, hd.k, hd.R, T, TP, D);
+    tile_abt(P, TP, hd.q, hd.R, kT, TP, scale, T, D);
+    float* out = head_tile(pattern, b, h, H, T);
+    for (int i = 0; i < T; ++i) {
+      softmax_row(P + i * TP, P + i * TP, i, TP);
+      std::memcpy(out + i * T, P + i * TP, T * sizeof(float));
+    }
+    tile_ab(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, P, TP, 1, true, hd.v, hd.R,
+            1.0f, T, D);
+  });
+}
+
+void attention_scores(float* scores, const float* qkv, int B, int T, int H, int D) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const int TP = pad16(T);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for_each_head(B, H, T, D, [&](int b, int h, float* kT, float* S, float*) {
+    Head hd = head_of(qkv, b, h, T, H, D);
+    transpose_pad(kT, hd.k, hd.R, T, TP, D);
+    tile_abt(S, TP, hd.q, hd.R, kT, TP, scale, T, D);
+    float* out = head_tile(scores, b, h, H, T);
+    for (int i = 0; i < T; ++i)
+      for (int j = 0; j < T; ++j) out[i * T + j] = j <= i ? S[i * TP + j] : ninf;
+  });
+}
+
+void attention_softmax(float* pattern, const float* scores, int B, int T, int H) {
+  const int TP = pad16(T);
+  for_each_head(B, H, T, 1, [&](int b, int h, float* row, float*, float*) {
+    const float* s = scores + (static_cast<int64_t>(b) * H + h) * T * T;
+    float* p = head_tile(pattern, b, h, H, T);
+    for (int i = 0; i < T; ++i) {
+      softmax_row(row, s + i * T, i, TP);
+      std::memcpy(p + i * T, row, T * sizeof(float));
+    }
+  });
+}
+
+void attention_values(float* z, const float* pattern, const float* qkv, int B, int T, int H,
+                      int D) {
+  for_each_head(B, H, T, D, [&](int b, int h, float*, float*, float*) {
+    Head hd = head_of(qkv, b, h, T, H, D);
+    const float* P = pattern + (static_cast<int64_t>(b) * H + h) * T * T;
+    tile_ab(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, P, T, 1, true, hd.v, hd.R,
+            1.0f, T, D);
+  });
+}
+
+void attention_backward(float* dqkv, const float* dz, const float* qkv, const float* pattern,
+                        int B, int T, int H, int D) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const int TP = pad16(T);
+  for_each_head(B, H, T, D, [&](int b, int h, float* vT, float* P, float* dS) {
+    Head hd = head_of(qkv, b, h, T, H, D);
+    Head dh = head_of(dqkv, b, h, T, H, D);
+    float *dq = const_cast<float*>(dh.q), *dk = const_cast<float*>(dh.k),
+          *dv = const_cast<float*>(dh.v);
+    const float* Pg = pattern + (static_cast<int64_t>(b) * H + h) * T * T;
+    const float* dzb = dz + static_cast<int64_t>(b) * T * H * D + h * D;
+    // dP = dz v^T (causal part), then dS = P * (dP - rowsum(P * dP)); P is zero past the
+    // diagonal, so dS is too.
+    transpose_pad(vT, hd.v, hd.R, T, TP, D);
+    tile_abt(dS, TP, dzb, H * D, vT, TP, 1.0f, T, D);
+    for (int i = 0; i < T; ++i) {
+      float* p = P + i * TP;
+      float* s = dS + i * TP;
+      std::memcpy(p, Pg + i * T, T * sizeof(float));
+      float dot = 0.0f;
+      for (int j = 0; j <= i; ++j) dot += p[j] * s[j];
+      for (int j = 0; j <= i; ++j) s[j] = p[j] * (s[j] - dot);
+      for (int j = i + 1; j < TP; ++j) s[j] = p[j] = 0.0f;
+    }
+    tile_ab(dq, hd.R, dS, TP, 1, true, hd.k, hd.R, scale, T, D);   // dq = dS k
+    tile_ab(dk, hd.R, dS, 1, TP, false, hd.q, hd.R, scale, T, D);  // dk = dS^T q
+    tile_ab(dv, hd.R, P, 1, TP, false, dzb, H * D, 1.0f, T, D);    // dv = P^T dz
+  });
+}
+
+}  // namespace ogpt::model::ops
