@@ -180,7 +180,8 @@ inline Head head_of(const float* qkv, int b, int h, int T, int H, int D) {
   return {base, base + H * D, base + 2 * H * D, R};
 }
 
-// Scratch per thread: three [max(TP, D), TP] tiles.
+// Scratch per thread: kTiles tiles of max(TP, D) x TP floats.
+constexpr int kTiles = 8;
 template <class F>
 void for_each_head(int B, int H, int T, int D, F&& f) {
   const int TP = pad16(T);
@@ -188,12 +189,22 @@ void for_each_head(int B, int H, int T, int D, F&& f) {
   const int64_t work = static_cast<int64_t>(B) * H * T * T * D;
 #pragma omp parallel if (work >= (1 << 15))
   {
-    std::vector<float> scratch(3 * tile + 16);
-    float* s = scratch.data();
+    std::vector<float> scratch(kTiles * tile + 16);
+    float* t[kTiles];
+    for (int i = 0; i < kTiles; ++i) t[i] = scratch.data() + i * tile;
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < static_cast<int64_t>(B) * H; ++bh)
-      f(static_cast<int>(bh / H), static_cast<int>(bh % H), s, s + tile, s + 2 * tile);
+      f(static_cast<int>(bh / H), static_cast<int>(bh % H), t);
   }
+}
+
+// The rows of one head sit at a stride of 3*H*D floats (a multiple of 1 KiB for the presets),
+// which maps them onto a few L1 sets; the kernels work on packed [T, D] copies instead.
+void gather_rows(float* dst, const float* src, int64_t stride, int T, int D) {
+  for (int i = 0; i < T; ++i) std::memcpy(dst + i * D, src + i * stride, D * sizeof(float));
+}
+void scatter_rows(float* dst, int64_t stride, const float* src, int T, int D) {
+  for (int i = 0; i < T; ++i) std::memcpy(dst + i * stride, src + i * D, D * sizeof(float));
 }
 
 inline float* head_tile(float* x, int b, int h, int H, int T) {
@@ -205,17 +216,20 @@ inline float* head_tile(float* x, int b, int h, int H, int T) {
 void attention_forward(float* z, float* pattern, const float* qkv, int B, int T, int H, int D) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int TP = pad16(T);
-  for_each_head(B, H, T, D, [&](int b, int h, float* kT, float* P, float*) {
+  for_each_head(B, H, T, D, [&](int b, int h, float** t) {
+    float *q = t[0], *v = t[1], *kT = t[2], *P = t[3], *out = t[4];
     Head hd = head_of(qkv, b, h, T, H, D);
+    gather_rows(q, hd.q, hd.R, T, D);
+    gather_rows(v, hd.v, hd.R, T, D);
     transpose_pad(kT, hd.k, hd.R, T, TP, D);
-    tile_abt(P, TP, hd.q, hd.R, kT, TP, scale, T, D);
-    float* out = head_tile(pattern, b, h, H, T);
+    tile_abt(P, TP, q, D, kT, TP, scale, T, D);
+    float* pat = head_tile(pattern, b, h, H, T);
     for (int i = 0; i < T; ++i) {
       softmax_row(P + i * TP, P + i * TP, i, TP);
-      std::memcpy(out + i * T, P + i * TP, T * sizeof(float));
+      std::memcpy(pat + i * T, P + i * TP, T * sizeof(float));
     }
-    tile_ab(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, P, TP, 1, true, hd.v, hd.R,
-            1.0f, T, D);
+    tile_ab(out, D, P, TP, 1, true, v, D, 1.0f, T, D);
+    scatter_rows(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, out, T, D);
   });
 }
 
@@ -223,10 +237,12 @@ void attention_scores(float* scores, const float* qkv, int B, int T, int H, int 
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int TP = pad16(T);
   const float ninf = -std::numeric_limits<float>::infinity();
-  for_each_head(B, H, T, D, [&](int b, int h, float* kT, float* S, float*) {
+  for_each_head(B, H, T, D, [&](int b, int h, float** t) {
+    float *q = t[0], *kT = t[1], *S = t[2];
     Head hd = head_of(qkv, b, h, T, H, D);
+    gather_rows(q, hd.q, hd.R, T, D);
     transpose_pad(kT, hd.k, hd.R, T, TP, D);
-    tile_abt(S, TP, hd.q, hd.R, kT, TP, scale, T, D);
+    tile_abt(S, TP, q, D, kT, TP, scale, T, D);
     float* out = head_tile(scores, b, h, H, T);
     for (int i = 0; i < T; ++i)
       for (int j = 0; j < T; ++j) out[i * T + j] = j <= i ? S[i * TP + j] : ninf;
@@ -235,23 +251,25 @@ void attention_scores(float* scores, const float* qkv, int B, int T, int H, int 
 
 void attention_softmax(float* pattern, const float* scores, int B, int T, int H) {
   const int TP = pad16(T);
-  for_each_head(B, H, T, 1, [&](int b, int h, float* row, float*, float*) {
+  for_each_head(B, H, T, 1, [&](int b, int h, float** t) {
     const float* s = scores + (static_cast<int64_t>(b) * H + h) * T * T;
     float* p = head_tile(pattern, b, h, H, T);
     for (int i = 0; i < T; ++i) {
-      softmax_row(row, s + i * T, i, TP);
-      std::memcpy(p + i * T, row, T * sizeof(float));
+      softmax_row(t[0], s + i * T, i, TP);
+      std::memcpy(p + i * T, t[0], T * sizeof(float));
     }
   });
 }
 
 void attention_values(float* z, const float* pattern, const float* qkv, int B, int T, int H,
                       int D) {
-  for_each_head(B, H, T, D, [&](int b, int h, float*, float*, float*) {
+  for_each_head(B, H, T, D, [&](int b, int h, float** t) {
+    float *v = t[0], *out = t[1];
     Head hd = head_of(qkv, b, h, T, H, D);
+    gather_rows(v, hd.v, hd.R, T, D);
     const float* P = pattern + (static_cast<int64_t>(b) * H + h) * T * T;
-    tile_ab(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, P, T, 1, true, hd.v, hd.R,
-            1.0f, T, D);
+    tile_ab(out, D, P, T, 1, true, v, D, 1.0f, T, D);
+    scatter_rows(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, out, T, D);
   });
 }
 
@@ -259,17 +277,18 @@ void attention_backward(float* dqkv, const float* dz, const float* qkv, const fl
                         int B, int T, int H, int D) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int TP = pad16(T);
-  for_each_head(B, H, T, D, [&](int b, int h, float* vT, float* P, float* dS) {
+  for_each_head(B, H, T, D, [&](int b, int h, float** t) {
+    float *q = t[0], *k = t[1], *dzl = t[2], *vT = t[3], *P = t[4], *dS = t[5], *out = t[6];
     Head hd = head_of(qkv, b, h, T, H, D);
     Head dh = head_of(dqkv, b, h, T, H, D);
-    float *dq = const_cast<float*>(dh.q), *dk = const_cast<float*>(dh.k),
-          *dv = const_cast<float*>(dh.v);
     const float* Pg = pattern + (static_cast<int64_t>(b) * H + h) * T * T;
-    const float* dzb = dz + static_cast<int64_t>(b) * T * H * D + h * D;
+    gather_rows(q, hd.q, hd.R, T, D);
+    gather_rows(k, hd.k, hd.R, T, D);
+    gather_rows(dzl, dz + static_cast<int64_t>(b) * T * H * D + h * D, H * D, T, D);
+    transpose_pad(vT, hd.v, hd.R, T, TP, D);
     // dP = dz v^T (causal part), then dS = P * (dP - rowsum(P * dP)); P is zero past the
     // diagonal, so dS is too.
-    transpose_pad(vT, hd.v, hd.R, T, TP, D);
-    tile_abt(dS, TP, dzb, H * D, vT, TP, 1.0f, T, D);
+    tile_abt(dS, TP, dzl, D, vT, TP, 1.0f, T, D);
     for (int i = 0; i < T; ++i) {
       float* p = P + i * TP;
       float* s = dS + i * TP;
@@ -279,9 +298,15 @@ void attention_backward(float* dqkv, const float* dz, const float* qkv, const fl
       for (int j = 0; j <= i; ++j) s[j] = p[j] * (s[j] - dot);
       for (int j = i + 1; j < TP; ++j) s[j] = p[j] = 0.0f;
     }
-    tile_ab(dq, hd.R, dS, TP, 1, true, hd.k, hd.R, scale, T, D);   // dq = dS k
-    tile_ab(dk, hd.R, dS, 1, TP, false, hd.q, hd.R, scale, T, D);  // dk = dS^T q
-    tile_ab(dv, hd.R, P, 1, TP, false, dzb, H * D, 1.0f, T, D);    // dv = P^T dz
+    float* dq = const_cast<float*>(dh.q);
+    float* dk = const_cast<float*>(dh.k);
+    float* dv = const_cast<float*>(dh.v);
+    tile_ab(out, D, dS, TP, 1, true, k, D, scale, T, D);  // dq = dS k
+    scatter_rows(dq, hd.R, out, T, D);
+    tile_ab(out, D, dS, 1, TP, false, q, D, scale, T, D);  // dk = dS^T q
+    scatter_rows(dk, hd.R, out, T, D);
+    tile_ab(out, D, P, 1, TP, false, dzl, D, 1.0f, T, D);  // dv = P^T dz
+    scatter_rows(dv, hd.R, out, T, D);
   });
 }
 
