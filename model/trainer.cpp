@@ -360,7 +360,8 @@ TrainResult train(const TrainOptions& opt) {
     }
     if (!last && seconds_since(last_ckpt) >= 60 * opt.ckpt_every_minutes && !checkpoint()) break;
     bar.update(st.games_seen - games_before,
-               "step " + std::to_string(st.step) + "  loss " + fmt("%.4f", loss) + "  excess " +
+               "step " + std::to_string(st.step) +
+                   (games_before ? " (" + std::to_string(st.games_seen) + " games in all)" : "") + "  loss " + fmt("%.4f", loss) + "  excess " +
                    fmt("%.4f", loss - (n_pos ? floor_sum / n_pos : 0.0)) + "  lr " + fmt("%.2e", lr));
   }
 

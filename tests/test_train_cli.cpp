@@ -55,6 +55,30 @@ struct TempDir {
   std::string str(const std::string& sub = "") const { return (sub.empty() ? path : path / sub).string(); }
 };
 
+// Starts a long tiny training run in the background; returns its pid once log.csv has `lines` lines.
+pid_t start_long_run(const std::string& run, const char* ckpt_minutes, size_t lines_wanted, size_t* lines) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stderr);
+    execl(OGPT_CLI, OGPT_CLI, "train", "--preset", "2x64", "--batch", "8", "--val-games", "8", "--threads", "1",
+          "--f32", "--games", "10000000", "--log-every", "1", "--val-every", "0", "--ckpt-every-minutes",
+          ckpt_minutes, "--out", run.c_str(), nullptr);
+    _exit(127);
+  }
+  auto start = std::chrono::steady_clock::now();
+  *lines = 0;
+  while (*lines < lines_wanted && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    *lines = 0;
+    if (FILE* f = std::fopen((run + "/log.csv").c_str(), "r")) {
+      for (int c; (c = std::fgetc(f)) != EOF;) *lines += c == '\n';
+      std::fclose(f);
+    }
+  }
+  return pid;
+}
+
 const std::string kTiny = "train --preset 2x64 --batch 8 --val-games 16 --threads 1 --f32 ";
 }  // namespace
 
@@ -138,25 +162,9 @@ TEST_CASE("train cli: an absurd learning rate stops with the non-finite exit cod
 TEST_CASE("train cli: Ctrl-C finishes the step, saves and exits 130; --resume continues") {
   TempDir tmp("train_cli_sigint");
   std::string run = tmp.str("run");
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    std::freopen("/dev/null", "w", stderr);
-    execl(OGPT_CLI, OGPT_CLI, "train", "--preset", "2x64", "--batch", "8", "--val-games", "8", "--threads", "1",
-          "--f32", "--games", "10000000", "--log-every", "1", "--val-every", "0", "--out", run.c_str(), nullptr);
-    _exit(127);
-  }
   // Wait until it has taken a few steps (log.csv: header, the step-0 row, then one row a step).
-  auto start = std::chrono::steady_clock::now();
   size_t lines = 0;
-  while (lines < 5 && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    lines = 0;
-    if (FILE* f = std::fopen((run + "/log.csv").c_str(), "r")) {
-      for (int c; (c = std::fgetc(f)) != EOF;) lines += c == '\n';
-      std::fclose(f);
-    }
-  }
+  pid_t pid = start_long_run(run, "100", 5, &lines);
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -172,4 +180,30 @@ TEST_CASE("train cli: Ctrl-C finishes the step, saves and exits 130; --resume co
   CHECK(rc == 0);
   CHECK(j["status"] == "stopped");
   CHECK(j["steps"] == st.step + 2);
+}
+
+TEST_CASE("train cli: kill -9 at any moment leaves a run that resumes, each logged step once") {
+  TempDir tmp("train_cli_kill");
+  std::string run = tmp.str("run");
+  size_t lines = 0;
+  pid_t pid = start_long_run(run, "0", 8, &lines);  // a checkpoint after every step
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(lines >= 8);
+  auto st = ogpt::model::decode_train_state(ogpt::model::load_checkpoint(run + "/latest.ckpt").extra, run);
+  int rc = -1;
+  json j = json::parse(run_cli("train --resume --threads 1 --stop-after 1 --out " + run + " --json", &rc));
+  CHECK(rc == 0);
+  CHECK(j["steps"] == st.step + 1);
+  std::FILE* f = std::fopen((run + "/log.csv").c_str(), "r");
+  REQUIRE(f);
+  char line[512];
+  std::vector<long> steps;
+  std::fgets(line, sizeof line, f);  // header
+  while (std::fgets(line, sizeof line, f)) steps.push_back(std::strtol(line, nullptr, 10));
+  std::fclose(f);
+  REQUIRE(!steps.empty());
+  for (size_t i = 0; i < steps.size(); ++i) CHECK(steps[i] == static_cast<long>(i));
+  CHECK(steps.back() == st.step + 1);
 }

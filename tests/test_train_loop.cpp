@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "data/game_file.hpp"
 #include "data/generate.hpp"
 #include "model/checkpoint.hpp"
 #include "model/evaluate.hpp"
@@ -113,6 +114,47 @@ TEST_CASE("train loop: deterministic, and resuming gives the same bits as an unb
   e_opt.run.seed = 8;
   train(e_opt);
   CHECK(load(tmp.str("e")).weights != A.weights);
+}
+
+TEST_CASE("train loop: a game file gives the same run as the stream it holds; wrap-around resumes exactly") {
+  TempDir tmp("train_file");
+  fs::create_directories(tmp.path);
+  std::vector<data::Game> games(48);
+  data::generate_games(7, 0, games.size(), games.data());  // the stream tiny_run trains on (seed 7)
+  data::write_games(tmp.str("48.games"), games);
+  std::vector<data::Game> head(games.begin(), games.begin() + 20);
+  data::write_games(tmp.str("20.games"), head);
+
+  auto fresh = tiny_run(tmp.str("fresh"));
+  train(fresh);
+  auto file = tiny_run(tmp.str("file"));
+  file.run.games_file = tmp.str("48.games");
+  train(file);
+  CHECK(load(tmp.str("file")).weights == load(tmp.str("fresh")).weights);
+
+  // 20 games, 6 steps of 8: the stream wraps twice (epochs 0, 1, 2). Straight vs stop + resume.
+  auto wrap = tiny_run(tmp.str("wrap"));
+  wrap.run.games_file = tmp.str("20.games");
+  train(wrap);
+  Saved W = load(tmp.str("wrap"));
+  CHECK(W.state.epoch == 2);
+  CHECK(W.state.data_pos == 48 - 40);
+  CHECK(W.weights != load(tmp.str("fresh")).weights);
+  auto split = wrap;
+  split.out_dir = tmp.str("split");
+  split.stop_after_steps = 3;  // stops at position 4 of epoch 1
+  train(split);
+  CHECK(load(tmp.str("split")).state.epoch == 1);
+  CHECK(load(tmp.str("split")).state.data_pos == 4);
+  split.stop_after_steps = 0;
+  split.resume = true;
+  train(split);
+  CHECK(load(tmp.str("split")).weights == W.weights);
+  // The file changed under the run: refused.
+  data::write_games(tmp.str("20.games"), std::vector<data::Game>(games.begin(), games.begin() + 21));
+  split.run.total_games = 64;
+  split.given = {"games"};
+  CHECK_THROWS_WITH_AS(train(split), doctest::Contains("now holds 21 games"), UserError);
 }
 
 TEST_CASE("train loop: an existing run is refused without --resume; a resume may only extend --games") {

@@ -75,9 +75,8 @@ void draw_plot(std::string& o, const Plot& p, double ox, double oy, size_t index
     if (p.log_y) ymin /= 2, ymax *= 2;
     else ymin -= 0.5, ymax += 0.5;
   }
+  // x spans the data exactly (a curve ends at the right edge); y is widened to nice ticks.
   std::vector<double> xt = nice_ticks(xmin, xmax), yt;
-  if (!std::isfinite(p.x_min) && !xt.empty()) xmin = std::min(xmin, xt.front());
-  if (!std::isfinite(p.x_max) && !xt.empty()) xmax = std::max(xmax, xt.back());
   if (p.log_y) {
     if (!std::isfinite(p.y_min)) ymin = std::pow(10.0, std::floor(std::log10(ymin)));
     if (!std::isfinite(p.y_max)) ymax = std::pow(10.0, std::ceil(std::log10(ymax)));
