@@ -27,7 +27,7 @@ std::string huge_chunk_claim() {
   auto put64 = [&](size_t at, uint64_t v) { std::memcpy(h.data() + at, &v, 8); };
   put32(8, data::kGameFileVersion);
   put64(16, uint64_t{1} << 40);  // game count
-  put32(40, data::kGamesPerChunk);
+  put32(40, 0xFFFFFFFFu);  // chunks of any size: the chunk claim is bounded only by the file
   put32(44, util::crc32(h.data(), 44));
   uint32_t chunk[3] = {70409300u, 0xFFFFFFF0u, 0};  // games, payload bytes (<= 61 per game), crc
   h.append(reinterpret_cast<const char*>(chunk), 12);

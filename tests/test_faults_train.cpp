@@ -32,7 +32,7 @@ TEST_CASE("faults: kill -9 during train keeps loadable checkpoints, and --resume
   int killed = 0;
   for (int i = 0; i < kKills; ++i) {
     const bool resume = fs::exists(run + "/latest.ckpt");
-    const double at = kill_moment(i, kKills, r.seconds * 0.8, 41);
+    const double at = kill_moment(i, kKills, r.seconds * 0.5, 41);
     const int st = run_cli_killed_after(train_args(run, resume), at);
     killed += st == 128 + SIGKILL;
     INFO("kill " << i << " at " << at << " s of " << r.seconds << " s, status " << st);
