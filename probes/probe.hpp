@@ -52,7 +52,7 @@ struct Probe {
   Kind kind = Kind::linear;
   Target target = Target::mine_theirs;
   std::string hook;  // full TransformerLens hook name, e.g. "blocks.5.hook_resid_post"
-  int layer = 0;     // residual-stream depth read (number of blocks applied before the hook)
+  int layer = 0;     // the block index of the hook (TransformerLens: blocks.{layer}.hook_...)
   int d = 0;         // input features
   int H = 0;         // hidden width (MLP); 0 for linear
   int C = 3;         // classes per cell
