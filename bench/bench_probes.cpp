@@ -33,6 +33,7 @@ void run(benchmark::State& state, Kind kind) {
     opt.max_epochs = 1;
     opt.batch = 4096;
     opt.patience = 1000;  // time the full epoch
+    opt.min_steps = 0;
     train_probe(p, X_train, y, X_val, y + kTrain * 64, opt);
     state.PauseTiming();
     std::vector<uint8_t> pred;

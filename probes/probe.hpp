@@ -92,8 +92,9 @@ struct TrainOptions {
   float beta1 = 0.9f, beta2 = 0.99f, eps = 1e-8f;
   int batch = 4096;          // positions per step
   double max_epochs = 4;     // passes over the training set (fractions allowed)
-  int eval_every = 0;        // steps between validation checks; 0 = ~4 per epoch
-  int patience = 3;          // stop after this many checks without a better validation loss
+  int min_steps = 400;       // small sets: more epochs until this many steps (early stopping guards)
+  int eval_every = 0;        // steps between validation checks; 0 = about 20 checks in all
+  int patience = 5;          // stop after this many checks without a better validation loss
   uint64_t seed = 1;         // batch order
   bool progress = false;     // draw a progress bar
   std::string label = "probe";
