@@ -53,6 +53,21 @@ static void BM_RandomGame(benchmark::State& st) {
 }
 BENCHMARK(BM_RandomGame);
 
+// One core, four games in lockstep (what generate_games runs on each thread).
+static void BM_RandomGamesX4(benchmark::State& st) {
+  uint64_t i = 0, moves = 0;
+  Game g[4];
+  int passes[4];
+  for (auto _ : st) {
+    random_games_x4(42, i, g, passes);
+    benchmark::DoNotOptimize(g);
+    i += 4;
+    for (auto& x : g) moves += x.length;
+  }
+  set_rates(st, i, moves);
+}
+BENCHMARK(BM_RandomGamesX4);
+
 // generate_games over a 65536-game block on N threads (wall-clock rates).
 static void BM_GenerateGames(benchmark::State& st) {
   int threads = static_cast<int>(st.range(0));

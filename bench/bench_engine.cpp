@@ -14,7 +14,9 @@
 #include "othello/perft.hpp"
 #include "othello/reference.hpp"
 
+#ifdef __BMI2__
 #include <immintrin.h>  // _pdep_u64; after kernels.hpp, which silences GCC 12 warnings in it
+#endif
 
 using namespace ogpt::othello;
 
@@ -133,6 +135,16 @@ struct KAvx256 {
 };
 #endif
 
+// The k-th set square of m (k from 0): one pdep with BMI2.
+inline int nth_square(Bitboard m, int k) {
+#ifdef __BMI2__
+  return std::countr_zero(_pdep_u64(Bitboard{1} << k, m));
+#else
+  for (; k > 0; --k) m &= m - 1;
+  return std::countr_zero(m);
+#endif
+}
+
 template <class K>
 void BM_playout(benchmark::State& state) {
   uint64_t x = 7, plies = 0;
@@ -146,9 +158,8 @@ void BM_playout(benchmark::State& state) {
         continue;
       }
       x = x * 6364136223846793005ull + 1442695040888963407ull;
-      // The (x >> 32) % n-th set bit of m, via pdep.
       int n = std::popcount(m);
-      int sq = std::countr_zero(_pdep_u64(Bitboard{1} << ((x >> 32) % static_cast<uint64_t>(n)), m));
+      int sq = nth_square(m, static_cast<int>((x >> 32) % static_cast<uint64_t>(n)));
       Bitboard f = K::flips(p, o, sq);
       Bitboard np = o & ~f;
       o = p | f | square_bit(sq);

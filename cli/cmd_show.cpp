@@ -55,7 +55,10 @@ ogpt::cli::Command reg("show", "Print the board after a sequence of moves", [](C
                                          : (std::string(outcome_name(score.outcome())) + " wins").c_str());
     } else {
       std::string list;
-      for (auto& s : legal_names) list += (list.empty() ? "" : " ") + s;
+      for (auto& s : legal_names) {
+        if (!list.empty()) list += ' ';
+        list += s;
+      }
       std::printf("to move: %s (%s)\nlegal: %s\n", color_name(b.to_move),
                   b.to_move == Color::black ? "X" : "O", list.c_str());
     }

@@ -79,22 +79,81 @@ Game random_game_reference(uint64_t seed, uint64_t index) {
   return g;
 }
 
+// kLanes games in lockstep in one thread. One game is a chain of dependent steps (moves ->
+// pick -> flips -> board -> moves ...), so a single game leaves most of the core idle; running
+// independent games side by side lets the out-of-order core overlap their chains. Each lane is
+// exactly random_game_counted(seed, first + lane) (tested).
+template <int kLanes>
+void random_games_lanes(uint64_t seed, uint64_t first, Game* out, int* n_passes) {
+  namespace k = othello::kernels;
+  Board start = othello::board_start();
+  Bitboard p[kLanes], o[kLanes];
+  GameRng rng[kLanes];
+  bool done[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    p[l] = start.player;
+    o[l] = start.opponent;
+    rng[l] = game_rng(seed, first + l);
+    done[l] = false;
+    n_passes[l] = 0;
+    out[l] = Game{};
+  }
+  for (int t = 0; t < 60; ++t) {
+    for (int l = 0; l < kLanes; ++l) {
+      if (done[l]) continue;
+      Bitboard m = k::get_moves_fast(p[l], o[l]);
+      if (!m) [[unlikely]] {
+        std::swap(p[l], o[l]);
+        m = k::get_moves_fast(p[l], o[l]);
+        if (!m) {
+          done[l] = true;
+          continue;
+        }
+        ++n_passes[l];
+      }
+      int pick = static_cast<int>(random_below(rng[l].next32(), static_cast<uint32_t>(std::popcount(m))));
+      int sq = pick_kth_bit(m, pick);
+      out[l].moves[t] = static_cast<uint8_t>(sq);
+      out[l].length = static_cast<uint8_t>(t + 1);
+      Bitboard f = k::get_flips_fast(p[l], o[l], sq);
+      Bitboard np = o[l] & ~f;
+      o[l] = p[l] | f | (Bitboard{1} << sq);
+      p[l] = np;
+    }
+  }
+}
+
+void random_games_x4(uint64_t seed, uint64_t first, Game* out, int* n_passes) {
+  random_games_lanes<4>(seed, first, out, n_passes);
+}
+
 GenerateStats generate_games_stats(uint64_t seed, uint64_t first, size_t n, Game* out,
                                    int threads) {
   if (threads <= 0) threads = omp_get_max_threads();
+  constexpr size_t kL = 4;
+  size_t groups = n / kL;
   GenerateStats total;
   // Static schedule over independent games: each game depends only on (seed, first + i).
 #pragma omp parallel num_threads(threads)
   {
     GenerateStats local;
+    auto count = [&](const Game& g, int passes) {
+      local.games += 1;
+      local.moves += g.length;
+      local.games_with_passes += passes > 0;
+      local.games_short += g.length < 60;
+    };
 #pragma omp for schedule(static)
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t gi = 0; gi < groups; ++gi) {
+      int passes[kL];
+      random_games_lanes<kL>(seed, first + gi * kL, out + gi * kL, passes);
+      for (size_t l = 0; l < kL; ++l) count(out[gi * kL + l], passes[l]);
+    }
+#pragma omp for schedule(static)
+    for (size_t i = groups * kL; i < n; ++i) {
       int passes = 0;
       out[i] = random_game_counted(seed, first + i, &passes);
-      local.games += 1;
-      local.moves += out[i].length;
-      local.games_with_passes += passes > 0;
-      local.games_short += out[i].length < 60;
+      count(out[i], passes);
     }
 #pragma omp critical
     total.add(local);

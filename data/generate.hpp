@@ -72,6 +72,9 @@ struct GenerateStats {
 Game random_game_counted(uint64_t seed, uint64_t index, int* n_passes);
 // The same game through a slow path: pick_kth_bit_reference and an explicit legal-move list.
 Game random_game_reference(uint64_t seed, uint64_t index);
+// Games first .. first+3 in lockstep in one thread (the generator's inner loop): the same games
+// as random_game_counted, about twice the throughput per core.
+void random_games_x4(uint64_t seed, uint64_t first, Game* out, int* n_passes);
 // generate_games plus counters.
 GenerateStats generate_games_stats(uint64_t seed, uint64_t first, size_t n, Game* out,
                                    int threads = 0);

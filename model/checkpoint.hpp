@@ -27,5 +27,7 @@ struct LoadedCheckpoint {
 };
 
 LoadedCheckpoint load_checkpoint(const std::string& path);  // throws UserError on a bad file
+// The same from the bytes of a whole file; `what` names it in error messages.
+LoadedCheckpoint parse_checkpoint(std::string_view bytes, const std::string& what);
 
 }  // namespace ogpt::model

@@ -49,7 +49,15 @@ T load_le(const char* p) {
   return v;
 }
 
-void convert(float* out, const char* src, size_t n, const std::string& dt) {
+}  // namespace
+
+size_t dtype_size(const std::string& dtype) {
+  for (auto& d : kDtypes)
+    if (dtype == d.name) return d.size;
+  return 0;
+}
+
+void dtype_to_f32(float* out, const char* src, size_t n, const std::string& dt) {
   if (dt == "F32") {
     std::memcpy(out, src, n * 4);
   } else if (dt == "F16") {
@@ -70,8 +78,6 @@ void convert(float* out, const char* src, size_t n, const std::string& dt) {
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<int64_t>(src + 8 * i));
   }
 }
-
-}  // namespace
 
 SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& what) {
   auto fail = [&](const std::string& msg, uint64_t offset) -> UserError {
@@ -141,7 +147,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& wha
                      std::to_string(numel) + " " + dt + " values",
                  data_start + b);
     t.data.resize(numel);
-    convert(t.data.data(), bytes.data() + data_start + b, numel, dt);
+    dtype_to_f32(t.data.data(), bytes.data() + data_start + b, numel, dt);
     f.dtypes[name] = dt;
     f.tensors.emplace(name, std::move(t));
   }

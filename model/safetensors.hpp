@@ -36,6 +36,11 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tens
 std::string encode_safetensors(const std::map<std::string, Tensor>& tensors,
                                const std::map<std::string, std::string>& metadata = {});
 
+// Stored dtypes by safetensors name ("F32", "BF16", "BOOL", ...): bytes per value (0 = unknown),
+// and conversion of n little-endian values to f32. Shared with the .pth reader.
+size_t dtype_size(const std::string& dtype);
+void dtype_to_f32(float* out, const char* src, size_t n, const std::string& dtype);
+
 // Scalar conversions shared by the readers (IEEE half, bfloat16).
 float half_to_float(uint16_t h);
 inline float bf16_to_float(uint16_t b) {

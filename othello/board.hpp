@@ -5,6 +5,7 @@
 // Squares: index = row*8 + col, a1 = 0 (top-left), h1 = 7, a8 = 56, h8 = 63. Notation is the
 // column letter then the row digit: "f5" = row 4, col 5 = 37. Bit i of a Bitboard is square i.
 // Start: black on d5 (35) and e4 (28), white on d4 (27) and e5 (36); black moves first.
+#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -49,7 +50,9 @@ bool is_centre(int sq);                       // d4 e4 d5 e5: never a move
 // Token ids (Li et al. / TransformerLens): 0 = padding, 1..60 = the 60 non-centre squares in
 // increasing square order. TransformerLens's label strings put the row letter first
 // ("A0".."H7" = row letter A..H for rows 0..7, then the column digit 0..7), so our "f5"
-// (row 4, col 5) is their "E5"; see tl_label().
+// (row 4, col 5) is their "E5"; see tl_label(). Examples (token: ours = theirs):
+//   1: a1 = A0    8: h1 = A7    27: c4 = D2    28: f4 = D5    33: c5 = E2    34: f5 = E5
+//   60: h8 = H7   (d4 e4 d5 e5 = D3 D4 E3 E4 have no token)
 int square_to_token(int sq);                  // -1 for a centre square
 int token_to_square(int tok);                 // -1 for 0 (padding) or out of range
 std::string tl_label(int sq);                 // 37 -> "E5"
@@ -64,7 +67,7 @@ int get_moves_list(Bitboard bb, int* out);
 // Iterates the squares of a bitboard: for (int sq : squares_of(get_moves(b))) ...
 struct SquareIter {
   Bitboard rest;
-  int operator*() const { return __builtin_ctzll(rest); }
+  int operator*() const { return std::countr_zero(rest); }
   SquareIter& operator++() { rest &= rest - 1; return *this; }
   bool operator!=(const SquareIter& o) const { return rest != o.rest; }
 };

@@ -14,7 +14,10 @@ namespace {
 
 std::string list_squares(Bitboard bb) {
   std::string s;
-  for (int sq : squares_of(bb)) s += (s.empty() ? "" : " ") + square_name(sq);
+  for (int sq : squares_of(bb)) {
+    if (!s.empty()) s += ' ';
+    s += square_name(sq);
+  }
   return s;
 }
 

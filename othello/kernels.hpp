@@ -1,9 +1,10 @@
 #pragma once
 // The engine's inner kernels, header-only so that perft and the game generator inline them.
 // Each operation has a portable bit-parallel version (plain 64-bit shifts and bit tricks) and,
-// where the compiler targets AVX-512, a vector version that runs the 8 directions as 8 lanes.
-// board.cpp exposes the winner of bench/bench_engine.cpp as get_moves / get_flips; the others
-// stay callable so that tests compare every variant with othello/reference.cpp.
+// where the compiler targets AVX-512, two vector versions: the 8 directions as 8 lanes of a
+// zmm, and as 4 lanes in each of two ymm. get_moves_fast / get_flips_fast (used by board.cpp
+// and perft) pick the winner of bench/bench_engine.cpp; the others stay callable so that tests
+// compare every variant with othello/reference.cpp.
 //
 // Directions, as index deltas with a1 = bit 0: +1 east, +8 south (next row), +9 south-east,
 // +7 south-west, and their negatives.

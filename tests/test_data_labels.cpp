@@ -125,6 +125,19 @@ TEST_CASE("data: label_game matches a slow independent engine on random games wi
   CHECK(games_with_pass > 20);  // the comparison really covered passes
 }
 
+TEST_CASE("data: the generator's pass counter agrees with the slow engine") {
+  std::vector<Game> games(300);
+  GenerateStats st = generate_games_stats(33, 0, games.size(), games.data(), 1);
+  uint64_t with_pass = 0;
+  for (const Game& g : games) {
+    int passes = 0;
+    slow_labels(g, &passes);
+    with_pass += passes > 0;
+  }
+  CHECK(st.games_with_passes == with_pass);
+  CHECK(with_pass > 0);
+}
+
 TEST_CASE("data: labels across a hand-checked pass") {
   // After d3 c3 b3 b2 f5 a3 a1 c1 (white's c1 flips b2) black has no move and passes:
   //     a b c d e f g h

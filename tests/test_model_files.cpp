@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
@@ -129,4 +132,449 @@ TEST_CASE("safetensors: truncated, corrupted and inconsistent files are refused"
   CHECK_THROWS_WITH_AS(parse(with_header(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8)),
                        doctest::Contains("large"), UserError);
   CHECK_THROWS_AS(load_safetensors(temp_path("does_not_exist")), IoError);
+}
+
+// ---- .pth ---------------------------------------------------------------------------------------
+#include "model/pth.hpp"
+
+TEST_CASE("pth: the torch.save fixture matches the safetensors copy, views included") {
+  auto pth = load_pth(kFix + "model.pth");
+  auto st = load_safetensors(kFix + "model.safetensors");
+  CHECK(pth.nested_under.empty());
+  REQUIRE(pth.tensors.size() == st.tensors.size());
+  for (auto& [k, t] : st.tensors) {
+    INFO(k);
+    REQUIRE(pth.tensors.count(k) == 1);
+    CHECK(pth.tensors.at(k).shape == t.shape);
+    CHECK(pth.tensors.at(k).data == t.data);  // W_U (transposed view) and b_Q/b_K/b_V (shared storage)
+    CHECK(pth.dtypes.at(k) == st.dtypes.at(k));
+  }
+  // the f16/bf16 folded copy holds exactly the numbers of the bf16 safetensors one
+  auto p16 = load_pth(kFix + "model_lnpre.pth");
+  auto s16 = load_safetensors(kFix + "model_lnpre.safetensors");
+  CHECK(p16.dtypes.at("blocks.0.mlp.W_in") == "F16");
+  CHECK(p16.dtypes.at("embed.W_E") == "BF16");
+  for (auto& [k, t] : s16.tensors) {
+    INFO(k);
+    REQUIRE(p16.tensors.count(k) == 1);
+    CHECK(p16.tensors.at(k).data == t.data);
+  }
+}
+
+// A hand-built torch.save archive: a pickle written opcode by opcode and a zip around it.
+#include <zlib.h>
+
+#include <random>
+
+#include "util/checksum.hpp"
+
+namespace {
+namespace pk {
+std::string u32(uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
+std::string str(const std::string& s) {
+  std::string out = "X";
+  out += u32(static_cast<uint32_t>(s.size()));
+  return out += s;
+}
+std::string integer(int32_t i) {
+  std::string out = "J";
+  return out += u32(static_cast<uint32_t>(i));
+}
+std::string global(const std::string& mod, const std::string& name) { return "c" + mod + "\n" + name + "\n"; }
+std::string ints(const std::vector<int>& v) {
+  std::string s = "(";
+  for (int x : v) s += integer(x);
+  return s + "t";
+}
+std::string ordered_dict() { return global("collections", "OrderedDict") + ")R"; }
+std::string tensor(const std::string& key, const std::string& storage, int numel, int offset,
+                   const std::vector<int>& size, const std::vector<int>& stride) {
+  return global("torch._utils", "_rebuild_tensor_v2") + "((" + str("storage") + global("torch", storage) +
+         str(key) + str("cpu") + integer(numel) + "tQ" + integer(offset) + ints(size) + ints(stride) +
+         "\x89" + ordered_dict() + "tR";
+}
+}  // namespace pk
+
+struct ZipItem {
+  std::string name, data;
+  bool deflate = false;
+};
+
+std::string make_zip(const std::vector<ZipItem>& items) {
+  auto u16 = [](uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); };
+  std::string out, cd;
+  for (auto& it : items) {
+    std::string body = it.data;
+    if (it.deflate) {
+      z_stream zs{};
+      deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+      body.assign(deflateBound(&zs, it.data.size()), '\0');
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(it.data.data()));
+      zs.avail_in = static_cast<uInt>(it.data.size());
+      zs.next_out = reinterpret_cast<Bytef*>(body.data());
+      zs.avail_out = static_cast<uInt>(body.size());
+      deflate(&zs, Z_FINISH);
+      body.resize(zs.total_out);
+      deflateEnd(&zs);
+    }
+    const uint32_t crc = util::crc32(it.data.data(), it.data.size());
+    const uint16_t method = it.deflate ? 8 : 0;
+    const auto off = static_cast<uint32_t>(out.size());
+    std::string common = u16(20) + u16(0) + u16(method) + u16(0) + u16(0) + pk::u32(crc) +
+                         pk::u32(static_cast<uint32_t>(body.size())) + pk::u32(static_cast<uint32_t>(it.data.size())) +
+                         u16(static_cast<uint16_t>(it.name.size())) + u16(0);
+    out += pk::u32(0x04034b50) + common + it.name + body;
+    cd += pk::u32(0x02014b50) + u16(20) + common + u16(0) + u16(0) + u16(0) + pk::u32(0) + pk::u32(off) + it.name;
+  }
+  const auto n = static_cast<uint16_t>(items.size());
+  const auto cd_off = static_cast<uint32_t>(out.size());
+  out += cd + pk::u32(0x06054b50) + u16(0) + u16(0) + u16(n) + u16(n) +
+         pk::u32(static_cast<uint32_t>(cd.size())) + pk::u32(cd_off) + u16(0);
+  return out;
+}
+
+std::string floats(const std::vector<float>& v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4); }
+
+// {"epoch": 3, "state_dict": OrderedDict(w = strided view, b = f16 vector)}
+std::string small_pickle() {
+  std::string sd = pk::ordered_dict() + "(" + pk::str("w") + pk::tensor("0", "FloatStorage", 5, 1, {2, 2}, {1, 2}) +
+                   pk::str("b") + pk::tensor("1", "HalfStorage", 2, 0, {2}, {1}) + "u";
+  return "\x80\x02}(" + pk::str("epoch") + pk::integer(3) + pk::str("state_dict") + sd + "u.";
+}
+
+std::vector<ZipItem> small_archive(const std::string& pkl, bool deflate) {
+  const uint16_t half[2] = {0x3c00, 0xc000};  // 1, -2
+  return {{"archive/data.pkl", pkl, deflate},
+          {"archive/data/0", floats({0, 1, 2, 3, 4}), deflate},
+          {"archive/data/1", std::string(reinterpret_cast<const char*>(half), 4), false},
+          {"archive/version", "3\n", false}};
+}
+}  // namespace
+
+TEST_CASE("pth: hand-built archive: nesting, strides, offsets, f16, deflate") {
+  for (bool deflate : {false, true}) {
+    auto f = parse_pth(make_zip(small_archive(small_pickle(), deflate)), "small.pth");
+    CHECK(f.nested_under == "state_dict");
+    REQUIRE(f.tensors.size() == 2);
+    CHECK(f.tensors.at("w").shape == std::vector<int64_t>{2, 2});
+    CHECK(f.tensors.at("w").data == std::vector<float>{1, 3, 2, 4});  // offset 1, column-major view
+    CHECK(f.tensors.at("b").data == std::vector<float>{1, -2});
+    CHECK(f.dtypes.at("b") == "F16");
+  }
+}
+
+TEST_CASE("pth: forbidden globals and opcodes are refused, never executed") {
+  auto archive = [](const std::string& pkl) { return make_zip(small_archive(pkl, false)); };
+  // pickle.dumps(os.system("ls")) in spirit: GLOBAL os.system, a tuple, REDUCE
+  const std::string evil = "\x80\x02" + pk::global("os", "system") + pk::str("ls") + "\x85R.";
+  CHECK_THROWS_WITH_AS(parse_pth(archive(evil), "evil.pth"), doctest::Contains("os.system"), UserError);
+  CHECK_THROWS_WITH_AS(parse_pth(archive(evil), "evil.pth"), doctest::Contains("evil.pth"), UserError);
+  // STACK_GLOBAL (protocol 4) gets the same check
+  const std::string evil4 = "\x80\x04" "\x8c\x08" "builtins" "\x8c\x04" "eval" "\x93" + pk::str("1") + "\x85R.";
+  CHECK_THROWS_WITH_AS(parse_pth(archive(evil4), "e.pth"), doctest::Contains("builtins.eval"), UserError);
+  // a pickled nn.Module
+  const std::string module = "\x80\x02" + pk::global("torch.nn.modules.linear", "Linear") + ")\x81.";
+  CHECK_THROWS_WITH_AS(parse_pth(archive(module), "m.pth"), doctest::Contains("refusing global"), UserError);
+  // INST ('i') and OBJ ('o') build objects: outside the subset
+  CHECK_THROWS_WITH_AS(parse_pth(archive("\x80\x02(ios\nsystem\n."), "i.pth"), doctest::Contains("opcode 0x69"), UserError);
+  // legacy format and junk
+  CHECK_THROWS_WITH_AS(parse_pth("\x80\x02\x8a\x0a", "old.pth"), doctest::Contains("legacy"), UserError);
+  CHECK_THROWS_WITH_AS(parse_pth("hello world", "x.pth"), doctest::Contains("not a PyTorch"), UserError);
+}
+
+TEST_CASE("pth: a view reaching past its storage is refused") {
+  std::string pkl = "\x80\x02" + pk::ordered_dict() + "(" + pk::str("w") +
+                    pk::tensor("0", "FloatStorage", 5, 2, {2, 2}, {1, 2}) + "u.";
+  CHECK_THROWS_WITH_AS(parse_pth(make_zip(small_archive(pkl, false)), "v.pth"), doctest::Contains("past its storage"),
+                       UserError);
+  std::string missing = "\x80\x02" + pk::ordered_dict() + "(" + pk::str("w") +
+                        pk::tensor("7", "FloatStorage", 5, 0, {5}, {1}) + "u.";
+  CHECK_THROWS_WITH_AS(parse_pth(make_zip(small_archive(missing, false)), "v.pth"), doctest::Contains("data/7"),
+                       UserError);
+}
+
+TEST_CASE("pth: truncated, corrupted, mutated archives are refused, never crash") {
+  const std::string good = util::read_file(kFix + "model.pth");
+  auto parse = [](std::string_view b) { return parse_pth(b, "model.pth"); };
+  check_truncations_refused(good, parse, 4099);
+  for (size_t n = good.size() - 200; n < good.size(); ++n) CHECK_THROWS_AS(parse(std::string_view(good).substr(0, n)), UserError);
+  // a flipped byte anywhere in an entry's data is caught by its crc32
+  std::mt19937 rng(42);
+  for (int k = 0; k < 64; ++k) {
+    std::string c = good;
+    const size_t at = 100 + rng() % (good.size() - 2000);
+    c[at] ^= static_cast<char>(1 + rng() % 255);
+    try {
+      auto f = parse(c);
+      // the byte may have hit zip padding or an unused header field: then the data is intact
+      CHECK(f.tensors.at("embed.W_E").data == load_pth(kFix + "model.pth").tensors.at("embed.W_E").data);
+    } catch (const UserError&) {
+    }
+  }
+  // random mutations of a pickle (re-zipped with a valid crc) exercise the interpreter itself
+  const std::string pkl = small_pickle();
+  for (int k = 0; k < 3000; ++k) {
+    std::string m = pkl;
+    for (int j = 0, n = 1 + static_cast<int>(rng() % 3); j < n; ++j) m[rng() % m.size()] = static_cast<char>(rng());
+    if (k % 3 == 0) m.resize(rng() % m.size());
+    try {
+      parse_pth(make_zip(small_archive(m, false)), "fuzz.pth");
+    } catch (const UserError&) {
+    }
+  }
+}
+
+// ---- import ---------------------------------------------------------------------------------------
+#include "model/checkpoint.hpp"
+#include "model/import.hpp"
+
+TEST_CASE("import: the fixture via .pth and .safetensors gives the same 2x64 model") {
+  ImportInfo ip, is;
+  ParamBlock a = import_model_file(kFix + "model.pth", {}, &ip);
+  ParamBlock b = import_model_file(kFix + "model.safetensors", {}, &is);
+  Config want = preset("2x64");
+  CHECK(a.cfg == want);
+  CHECK(b.cfg == want);
+  CHECK(a.data == b.data);
+  CHECK(ip.layout == "TransformerLens");
+  CHECK(ip.format == "pth");
+  CHECK(is.format == "safetensors");
+  CHECK(ip.skipped.size() == 4);  // attn.mask and attn.IGNORE of both blocks
+  // spot-check a value against the raw file: W_Q[h=1, d=2, e=3]
+  auto raw = read_safetensors(kFix + "model.safetensors");
+  CHECK(b.get("blocks.1.attn.W_Q")[(1 * 64 + 2) * 16 + 3] == raw.at("blocks.1.attn.W_Q").data[(1 * 64 + 2) * 16 + 3]);
+}
+
+TEST_CASE("import: LayerNorm-folded (LNPre) variant") {
+  ParamBlock a = import_model_file(kFix + "model_lnpre.safetensors");
+  ParamBlock b = import_model_file(kFix + "model_lnpre.pth");
+  CHECK_FALSE(a.cfg.has_ln_weights);
+  CHECK(a.cfg.has_unembed_bias);
+  CHECK(a.cfg.n_layers == 2);
+  CHECK(a.data == b.data);
+  CHECK(a.data.size() < param_count(preset("2x64")));
+}
+
+TEST_CASE("import: missing, mis-shaped, unexpected and non-finite tensors are refused by name") {
+  StateDict sd = read_state_dict(kFix + "model.safetensors");
+  {
+    StateDict s = sd;
+    s.erase("blocks.1.attn.W_K");
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("'blocks.1.attn.W_K' (expected shape [4,64,16]"),
+                         UserError);
+  }
+  {
+    StateDict s = sd;
+    s["blocks.0.mlp.b_in"].shape = {128, 2};
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("has shape [128,2], expected [256]"), UserError);
+  }
+  {
+    StateDict s = sd;
+    s["blocks.0.attn.W_X"] = Tensor{{1}, {0}};
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("unexpected tensor 'blocks.0.attn.W_X'"), UserError);
+  }
+  {
+    StateDict s = sd;
+    s["ln_final.b"].data[5] = std::nanf("");
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("non-finite"), UserError);
+  }
+  {
+    StateDict s = sd;
+    s.erase("blocks.0.ln1.w");  // half-folded: the inferred config has no ln weights at all
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("unexpected tensor"), UserError);
+  }
+  {
+    StateDict s = sd;
+    s["unembed.W_U"] = Tensor{{64, 60}, std::vector<float>(64 * 60)};
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("d_vocab_out"), UserError);
+  }
+  CHECK_THROWS_WITH_AS(import_state_dict(StateDict{{"foo", Tensor{{1}, {0}}}}, "f"), doctest::Contains("neither"),
+                       UserError);
+}
+
+TEST_CASE("import: minGPT (Li et al.) names and older TransformerLens layouts map to the same weights") {
+  ParamBlock ref = import_model_file(kFix + "model.safetensors");
+  const int64_t d = 64, h = 4, dh = 16, dm = 256, V = 61, T = 59;
+  auto tl = [&](const std::string& n) { return ref.get(n); };
+  // Build the minGPT state dict from the TL one: nn.Linear weights are [out, in].
+  StateDict m;
+  m["tok_emb.weight"] = Tensor{{V, d}, std::vector<float>(tl("embed.W_E"), tl("embed.W_E") + V * d)};
+  m["pos_emb"] = Tensor{{1, T, d}, std::vector<float>(tl("pos_embed.W_pos"), tl("pos_embed.W_pos") + T * d)};
+  auto linear_from = [](const float* W, int64_t in, int64_t out) {  // TL [in,out] -> [out,in]
+    Tensor t{{out, in}, std::vector<float>(in * out)};
+    for (int64_t i = 0; i < in; ++i)
+      for (int64_t o = 0; o < out; ++o) t.data[o * in + i] = W[i * out + o];
+    return t;
+  };
+  auto vec = [](const float* x, int64_t n) { return Tensor{{n}, std::vector<float>(x, x + n)}; };
+  for (int l = 0; l < 2; ++l) {
+    const std::string b = "blocks." + std::to_string(l) + ".";
+    m[b + "ln1.weight"] = vec(tl(b + "ln1.w"), d);
+    m[b + "ln1.bias"] = vec(tl(b + "ln1.b"), d);
+    m[b + "ln2.weight"] = vec(tl(b + "ln2.w"), d);
+    m[b + "ln2.bias"] = vec(tl(b + "ln2.b"), d);
+    for (auto [name, x] : {std::pair{"query", "Q"}, {"key", "K"}, {"value", "V"}}) {
+      const float* W = tl(b + "attn.W_" + x);  // [h,d,dh] -> weight[(h dh), d]
+      Tensor w{{d, d}, std::vector<float>(d * d)};
+      for (int64_t i = 0; i < h; ++i)
+        for (int64_t mm = 0; mm < d; ++mm)
+          for (int64_t e = 0; e < dh; ++e) w.data[(i * dh + e) * d + mm] = W[(i * d + mm) * dh + e];
+      m[b + "attn." + name + ".weight"] = w;
+      m[b + "attn." + name + ".bias"] = vec(tl(b + "attn.b_" + x), d);
+    }
+    const float* W_O = tl(b + "attn.W_O");  // [h,dh,d] -> proj.weight[d, (h dh)]
+    Tensor p{{d, d}, std::vector<float>(d * d)};
+    for (int64_t i = 0; i < h * dh; ++i)
+      for (int64_t mm = 0; mm < d; ++mm) p.data[mm * d + i] = W_O[i * d + mm];
+    m[b + "attn.proj.weight"] = p;
+    m[b + "attn.proj.bias"] = vec(tl(b + "attn.b_O"), d);
+    m[b + "attn.mask"] = Tensor{{1, 1, T, T}, std::vector<float>(T * T, 1)};
+    m[b + "mlp.0.weight"] = linear_from(tl(b + "mlp.W_in"), d, dm);
+    m[b + "mlp.0.bias"] = vec(tl(b + "mlp.b_in"), dm);
+    m[b + "mlp.2.weight"] = linear_from(tl(b + "mlp.W_out"), dm, d);
+    m[b + "mlp.2.bias"] = vec(tl(b + "mlp.b_out"), d);
+  }
+  m["ln_f.weight"] = vec(tl("ln_final.w"), d);
+  m["ln_f.bias"] = vec(tl("ln_final.b"), d);
+  m["head.weight"] = linear_from(tl("unembed.W_U"), d, V);
+  ImportOptions opt;
+  opt.n_heads = 4;
+  ImportInfo info;
+  ParamBlock got = import_state_dict(m, "mingpt", opt, &info);
+  CHECK(info.layout == "minGPT");
+  CHECK_FALSE(got.cfg.has_unembed_bias);  // minGPT's head has no bias
+  CHECK(got.cfg.n_heads == 4);
+  for (auto& s : got.specs) {
+    INFO(s.name);
+    CHECK(std::equal(got.get(s.name), got.get(s.name) + s.numel, ref.get(s.name)));
+  }
+  // DataParallel prefix
+  StateDict pre;
+  for (auto& [k, t] : m) pre["module." + k] = t;
+  CHECK(import_state_dict(pre, "dp", opt).data == got.data);
+
+  // older TransformerLens: W_Q [h, dh, d], W_O [h, d, dh]
+  StateDict old = read_state_dict(kFix + "model.safetensors");
+  for (auto& [k, t] : old) {
+    if (!(k.ends_with("W_Q") || k.ends_with("W_K") || k.ends_with("W_V") || k.ends_with("W_O"))) continue;
+    const int64_t a = t.shape[1], c = t.shape[2];
+    Tensor n{{h, c, a}, std::vector<float>(t.data.size())};
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t x = 0; x < a; ++x)
+        for (int64_t y = 0; y < c; ++y) n.data[(i * c + y) * a + x] = t.data[(i * a + x) * c + y];
+    t = n;
+  }
+  CHECK(import_state_dict(old, "old").data == ref.data);
+}
+
+// ---- checkpoints ------------------------------------------------------------------------------
+namespace {
+ParamBlock tiny_model(bool ln = true) {
+  Config c = preset("2x64");
+  c.n_layers = 1;
+  c.d_model = 8;
+  c.n_heads = 2;
+  c.d_head = 4;
+  c.d_mlp = 16;
+  c.d_vocab = 5;
+  c.n_ctx = 3;
+  c.has_ln_weights = ln;
+  ParamBlock p(c);
+  init_params(p, 7);
+  for (size_t i = 0; i < p.data.size(); ++i) p.data[i] += 0.001f * static_cast<float>(i % 13);
+  return p;
+}
+}  // namespace
+
+TEST_CASE("checkpoint: f32 round trip is exact, bf16 within rounding, extra blob kept") {
+  const std::string path = temp_path("ck.ogpt");
+  ParamBlock p = import_model_file(kFix + "model_lnpre.pth");
+  const std::string extra("opt\0state\xff", 10);
+  save_checkpoint(path, p, WeightDtype::f32, extra);
+  auto a = load_checkpoint(path);
+  CHECK(a.params.cfg == p.cfg);
+  CHECK(a.params.data == p.data);
+  CHECK(a.dtype == WeightDtype::f32);
+  CHECK(a.extra == extra);
+  CHECK(a.params.w.W_U == a.params.data.data() + a.params.specs[a.params.specs.size() - 2].offset);
+
+  ParamBlock q = import_model_file(kFix + "model.pth");
+  save_checkpoint(path, q, WeightDtype::bf16);
+  auto b = load_checkpoint(path);
+  CHECK(b.dtype == WeightDtype::bf16);
+  CHECK(b.extra.empty());
+  size_t exact = 0;
+  for (size_t i = 0; i < q.data.size(); ++i) {
+    const float x = q.data[i], y = b.params.data[i];
+    REQUIRE(std::abs(x - y) <= std::ldexp(std::abs(x), -8));  // half an ulp of an 8-bit mantissa
+    CHECK(y == bf16_to_float(float_to_bf16(x)));
+    exact += x == y;
+  }
+  CHECK(exact < q.data.size() / 10);  // it really was rounded
+  std::remove(path.c_str());
+}
+
+TEST_CASE("checkpoint: truncated, corrupted, wrong magic or version are refused by name") {
+  const std::string path = temp_path("bad.ogpt");
+  save_checkpoint(path, tiny_model(), WeightDtype::f32, "xyz");
+  const std::string good = util::read_file(path);
+  auto load_bytes = [&](std::string_view b) { return parse_checkpoint(b, path); };
+  CHECK_NOTHROW(load_bytes(good));
+  for (size_t n = 0; n < good.size(); n += 7) {
+    INFO("truncated to " << n);
+    CHECK_THROWS_WITH_AS(load_bytes(std::string_view(good).substr(0, n)), doctest::Contains(path.c_str()), UserError);
+  }
+  for (size_t i = 0; i < good.size(); i += 3) {
+    std::string c = good;
+    c[i] ^= 0x10;
+    INFO("flipped byte " << i);
+    CHECK_THROWS_AS(load_bytes(c), UserError);
+  }
+  // corruptions behind a recomputed (valid) crc reach the parser's own guards
+  for (size_t i = 12; i + 4 < good.size(); ++i) {
+    std::string c = good;
+    c[i] ^= static_cast<char>(0x80 | i);
+    const uint32_t crc = util::crc32(c.data(), c.size() - 4);
+    std::memcpy(c.data() + c.size() - 4, &crc, 4);
+    try {
+      auto ck = parse_checkpoint(c, path);
+      CHECK(ck.params.data.size() == param_count(ck.params.cfg));
+    } catch (const UserError& e) {
+      CHECK(std::string(e.what()).find(path) == 0);
+    }
+  }
+  std::string v = good;
+  v[8] = 2;
+  CHECK_THROWS_WITH_AS(load_bytes(v), doctest::Contains("version 2 is newer"), UserError);
+  CHECK_THROWS_WITH_AS(load_bytes("PK\x03\x04 a zip"), doctest::Contains("wrong magic"), UserError);
+  util::write_file_atomic(path, std::string_view(good).substr(0, good.size() / 2));
+  CHECK_THROWS_WITH_AS(load_checkpoint(path), doctest::Contains("checksum"), UserError);
+  std::remove(path.c_str());
+  CHECK_THROWS_AS(load_checkpoint(path), IoError);
+}
+
+TEST_CASE("cli: othello-gpt import prints the inferred config and writes a loadable checkpoint") {
+  const std::string out = temp_path("cli.ogpt");
+  const std::string cmd = std::string(OGPT_CLI) + " import --from " + kFix + "model_lnpre.pth --out " + out +
+                          " --dtype bf16 --json 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  REQUIRE(f);
+  std::string text;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
+  CHECK(pclose(f) == 0);
+  auto j = nlohmann::json::parse(text);
+  CHECK(j["config"]["n_layers"] == 2);
+  CHECK(j["config"]["has_ln_weights"] == false);
+  CHECK(j["parameters"] == param_count(import_model_file(kFix + "model_lnpre.pth").cfg));
+  auto ck = load_checkpoint(out);
+  CHECK(ck.dtype == WeightDtype::bf16);
+  CHECK(ck.params.data == import_model_file(kFix + "model_lnpre.pth").data);  // bf16 values survive exactly
+  std::remove(out.c_str());
+  // a refused file: exit code 3 (bad input) and the file named
+  FILE* g = popen((std::string(OGPT_CLI) + " import --from " + kFix + "reference.json --out " + out + " 2>&1").c_str(), "r");
+  text.clear();
+  while (size_t n = fread(buf, 1, sizeof buf, g)) text.append(buf, n);
+  CHECK(WEXITSTATUS(pclose(g)) == 3);
+  CHECK(text.find("reference.json") != std::string::npos);
 }

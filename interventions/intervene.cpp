@@ -1,0 +1,266 @@
+#include "interventions/intervene.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <memory>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "othello/board.hpp"
+#include "probes/probe_file.hpp"
+#include "util/error.hpp"
+
+namespace ogpt::interventions {
+
+namespace fs = std::filesystem;
+using othello::Bitboard;
+
+// ---- probe sets --------------------------------------------------------------------------------
+
+namespace {
+std::string layer_list(const std::map<int, probes::Probe>& m) {
+  std::string s;
+  for (auto& [l, p] : m) s += (s.empty() ? "" : ",") + std::to_string(l);
+  return s.empty() ? "none" : s;
+}
+bool is_board_basis(const probes::Probe& p) {
+  return p.C == 3 && (p.target == probes::Target::mine_theirs || p.target == probes::Target::black_white);
+}
+}  // namespace
+
+std::string ProbeSet::describe() const {
+  return "linear probes at layers " + layer_list(linear) + "; mlp probes at layers " + layer_list(mlp);
+}
+
+void add_probe(ProbeSet& set, probes::Probe p) {
+  if (!is_board_basis(p)) return;
+  auto& m = p.kind == probes::Kind::linear ? set.linear : set.mlp;
+  auto it = m.find(p.layer);
+  // Two probes of one kind at one layer: prefer the mine/theirs basis (the model's own frame).
+  if (it != m.end() && it->second.target == probes::Target::mine_theirs) return;
+  m[p.layer] = std::move(p);
+}
+
+ProbeSet load_probe_set(const std::string& path) {
+  ProbeSet set;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    std::vector<fs::path> files;
+    for (auto& e : fs::directory_iterator(path, ec))
+      if (e.is_regular_file() && e.path().extension() == ".probe") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (auto& f : files) add_probe(set, probes::load_probe(f.string()));
+  } else if (fs::exists(path, ec)) {
+    add_probe(set, probes::load_probe(path));
+  } else {
+    throw IoError(path + ": no such probe file or directory");
+  }
+  if (set.empty())
+    throw UserError(path + ": no probe of a board basis (mine-theirs or black-white) found");
+  return set;
+}
+
+const char* method_name(Method m) { return m == Method::linear ? "linear" : "gradient"; }
+
+Method parse_method(const std::string& s) {
+  if (s == "linear") return Method::linear;
+  if (s == "gradient") return Method::gradient;
+  throw UserError("unknown intervention method '" + s + "' (choose linear or gradient)", kUsage);
+}
+
+const std::map<int, probes::Probe>& probes_for(const ProbeSet& set, Method m) {
+  if (m == Method::linear) return set.linear;
+  return set.mlp.empty() ? set.linear : set.mlp;
+}
+
+int default_layer(Method m, const ProbeSet& set, int n_layers) {
+  const auto& ps = probes_for(set, m);
+  if (ps.empty()) return -1;
+  const int want = std::max(1, n_layers / 2);
+  int best = ps.begin()->first;
+  for (auto& [l, p] : ps)
+    if (std::abs(l - want) < std::abs(best - want)) best = l;
+  return best;
+}
+
+int probe_class(const probes::Probe& p, CellState state, othello::Color to_move) {
+  if (state == CellState::empty) return 0;
+  if (p.target == probes::Target::mine_theirs) return state == CellState::mine ? 1 : 2;
+  // Black/white basis: mine = the colour of the player to move.
+  const bool black = (state == CellState::mine) == (to_move == othello::Color::black);
+  return black ? 1 : 2;
+}
+
+// ---- running the model -------------------------------------------------------------------------
+
+namespace {
+
+struct EditLayer {
+  const probes::Probe* probe;
+  std::string hook;  // where the edit is written
+};
+
+std::vector<EditLayer> plan_layers(const model::GPT& gpt, const ProbeSet& set, const InterventionOptions& opt) {
+  const auto& ps = probes_for(set, opt.method);
+  const int n_layers = gpt.cfg().n_layers;
+  const int start = opt.layer >= 0 ? opt.layer : default_layer(opt.method, set, n_layers);
+  if (ps.find(start) == ps.end())
+    throw UserError(std::string("no ") + (opt.method == Method::linear ? "linear" : "mlp or linear") +
+                    " probe at layer " + std::to_string(start) + " (probes at layers " + layer_list(ps) + ")");
+  const auto names = model::hook_names(gpt.cfg());
+  const std::set<std::string> known(names.begin(), names.end());
+  std::vector<EditLayer> out;
+  for (auto& [l, p] : ps) {
+    if (l < start || (l > start && !opt.all_later)) continue;
+    if (p.d != gpt.cfg().d_model)
+      throw UserError("probe at layer " + std::to_string(l) + " reads " + std::to_string(p.d) +
+                      " features but the model's d_model is " + std::to_string(gpt.cfg().d_model));
+    if (l > n_layers) throw UserError("probe at layer " + std::to_string(l) + " but the model has " +
+                                      std::to_string(n_layers) + " layers");
+    std::string hook = p.hook;
+    if (!opt.hook_suffix.empty()) {
+      if (l < 1) throw UserError("--hook needs a start layer >= 1");
+      hook = "blocks." + std::to_string(l - 1) + "." + opt.hook_suffix;
+    }
+    if (!known.count(hook) || !known.count(p.hook)) throw UserError("unknown hook '" + hook + "' for layer " + std::to_string(l));
+    out.push_back(EditLayer{&p, hook});
+  }
+  return out;
+}
+
+void apply_edit(float* x, const probes::Probe& p, const BoardEdit& e, othello::Color to_move,
+                const InterventionOptions& opt) {
+  for (size_t k = 0; k < e.cells.size(); ++k) {
+    const int cls = probe_class(p, e.states[k], to_move);
+    if (opt.method == Method::linear)
+      linear_edit(x, p, e.cells[k], cls, opt.linear);
+    else
+      gradient_edit(x, p, e.cells[k], cls, opt.gradient);
+  }
+}
+
+void read_probs(Prediction& out, const float* logits_row, int V) {
+  // Softmax over the move tokens 1..V-1 (padding excluded), in double for stability.
+  float mx = -INFINITY;
+  for (int t = 1; t < V; ++t) mx = std::max(mx, logits_row[t]);
+  double sum = 0;
+  for (int t = 1; t < V; ++t) sum += std::exp(double(logits_row[t]) - mx);
+  std::fill(out.probs, out.probs + 64, 0.0f);
+  for (int t = 1; t < V; ++t) {
+    const int sq = othello::token_to_square(t);
+    if (sq >= 0) out.probs[sq] = static_cast<float>(std::exp(double(logits_row[t]) - mx) / sum);
+  }
+}
+
+}  // namespace
+
+std::vector<Prediction> run_model(model::GPT& gpt, const std::vector<std::vector<int>>& prefixes,
+                                  const ProbeSet& probes, const std::vector<BoardEdit>& edits,
+                                  const std::vector<othello::Color>& to_move, const InterventionOptions& opt) {
+  const auto& cfg = gpt.cfg();
+  const int T = cfg.n_ctx, V = cfg.d_vocab, d = cfg.d_model;
+  const bool editing = !edits.empty();
+  if (editing && (edits.size() != prefixes.size() || to_move.size() != prefixes.size()))
+    throw std::logic_error("run_model: edits and to_move must match the prefixes");
+  const std::vector<EditLayer> layers = editing ? plan_layers(gpt, probes, opt) : std::vector<EditLayer>{};
+  const bool in_place = opt.hook_suffix.empty();
+  std::vector<Prediction> out(prefixes.size());
+  const int max_b = gpt.max_batch();
+  std::vector<uint8_t> tokens;
+  for (size_t first = 0; first < prefixes.size(); first += max_b) {
+    const int B = static_cast<int>(std::min<size_t>(max_b, prefixes.size() - first));
+    tokens.assign(static_cast<size_t>(B) * T, 0);
+    std::vector<int> last(B);
+    for (int r = 0; r < B; ++r) {
+      const auto& pre = prefixes[first + r];
+      if (pre.empty() || (int)pre.size() > T)
+        throw UserError("a prefix must have 1.." + std::to_string(T) + " moves (got " + std::to_string(pre.size()) + ")");
+      for (size_t t = 0; t < pre.size(); ++t) tokens[r * T + t] = static_cast<uint8_t>(othello::square_to_token(pre[t]));
+      last[r] = static_cast<int>(pre.size()) - 1;
+    }
+    model::Hooks hooks;
+    if (editing && !in_place) {
+      // Clean pass: the change each layer's edit would make, computed on unedited activations.
+      model::Hooks clean;
+      for (auto& L : layers) clean.cache_names.insert(L.probe->hook);
+      gpt.forward(tokens.data(), nullptr, B, &clean);
+      auto deltas = std::make_shared<std::vector<std::vector<float>>>(layers.size());
+      for (size_t li = 0; li < layers.size(); ++li) {
+        const auto& act = clean.cache.at(layers[li].probe->hook);
+        auto& dl = (*deltas)[li];
+        dl.assign(static_cast<size_t>(B) * d, 0.0f);
+        for (int r = 0; r < B; ++r) {
+          const auto& e = edits[first + r];
+          if (e.cells.empty()) continue;
+          const float* x0 = act.data.data() + (static_cast<size_t>(r) * T + last[r]) * d;
+          std::vector<float> x1(x0, x0 + d);
+          apply_edit(x1.data(), *layers[li].probe, e, to_move[first + r], opt);
+          for (int i = 0; i < d; ++i) dl[static_cast<size_t>(r) * d + i] = x1[i] - x0[i];
+        }
+        hooks.edits[layers[li].hook] = [deltas, li, last, d, T, B](model::TensorView v) {
+          for (int r = 0; r < B; ++r) {
+            float* x = v.data + (static_cast<size_t>(r) * T + last[r]) * d;
+            const float* dl = (*deltas)[li].data() + static_cast<size_t>(r) * d;
+            for (int i = 0; i < d; ++i) x[i] += dl[i];
+          }
+        };
+      }
+    } else if (editing) {
+      for (auto& L : layers) {
+        const probes::Probe* p = L.probe;
+        hooks.edits[L.hook] = [p, &edits, &to_move, &opt, first, last, d, T, B](model::TensorView v) {
+          for (int r = 0; r < B; ++r) {
+            const auto& e = edits[first + r];
+            if (e.cells.empty()) continue;
+            apply_edit(v.data + (static_cast<size_t>(r) * T + last[r]) * d, *p, e, to_move[first + r], opt);
+          }
+        };
+      }
+    }
+    gpt.forward(tokens.data(), nullptr, B, editing ? &hooks : nullptr);
+    const float* logits = gpt.logits();
+    for (int r = 0; r < B; ++r)
+      read_probs(out[first + r], logits + (static_cast<size_t>(r) * T + last[r]) * V, V);
+  }
+  return out;
+}
+
+std::vector<CaseResult> run_cases(model::GPT& gpt, const ProbeSet& probes, const std::vector<EditCase>& cases,
+                                  const InterventionOptions& opt, const std::function<void(size_t)>& progress) {
+  std::vector<CaseResult> res(cases.size());
+  const size_t chunk = static_cast<size_t>(std::max(1, gpt.max_batch()));
+  for (size_t first = 0; first < cases.size(); first += chunk) {
+    const size_t n = std::min(chunk, cases.size() - first);
+    std::vector<std::vector<int>> prefixes(n);
+    std::vector<BoardEdit> edits(n);
+    std::vector<othello::Color> to_move(n);
+    for (size_t i = 0; i < n; ++i) {
+      const EditCase& c = cases[first + i];
+      CaseResult& r = res[first + i];
+      r.truth = get_ground_truth(c.moves, c.cell, c.target);
+      if (!r.truth.usable)
+        throw UserError("case " + std::to_string(first + i) + " (" + othello::square_name(c.cell) + "): " + r.truth.why_not);
+      prefixes[i] = c.moves;
+      edits[i] = BoardEdit{{c.cell}, {c.target}};
+      to_move[i] = r.truth.before.to_move;
+    }
+    const auto before = run_model(gpt, prefixes, probes, {}, {}, opt);
+    const auto after = run_model(gpt, prefixes, probes, edits, to_move, opt);
+    for (size_t i = 0; i < n; ++i) {
+      CaseResult& r = res[first + i];
+      r.before = before[i];
+      r.after = after[i];
+      const int n_before = std::popcount(r.truth.legal_before), n_after = std::popcount(r.truth.legal_after);
+      r.predicted_before = top_n_squares(r.before.probs, n_before);
+      r.predicted_after = top_n_squares(r.after.probs, n_after);
+      r.null_predicted = top_n_squares(r.before.probs, n_after);
+      r.errors = count_errors(r.predicted_after, r.truth.legal_after);
+      r.null_errors = count_errors(r.null_predicted, r.truth.legal_after);
+    }
+    if (progress) progress(first + n);
+  }
+  return res;
+}
+
+}  // namespace ogpt::interventions

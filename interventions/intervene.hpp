@@ -1,0 +1,95 @@
+#pragma once
+// Interventions on a model: run a game prefix, edit the board representation at one or more
+// layers (at the last position), and read the model's next-move distribution before and after.
+//
+// Layers: "layer L" is the residual stream after L blocks, where a probe with probe.layer == L
+// reads (its probe.hook, e.g. blocks.{L-1}.hook_resid_post). An intervention starts at layer L
+// and (all_later) repeats at every later layer that has a probe, each with that layer's own probe,
+// inside one forward pass: the edit hooks run in forward order, so a later edit sees the effect
+// of the earlier ones (Li et al.'s layer-by-layer scheme).
+//
+// hook_suffix (optional, e.g. "hook_attn_out"): edit blocks.{L-1}.<suffix> instead of the probe's
+// own hook. The change is then computed on the unedited activation at the probe's hook (from a
+// first, clean forward pass) and ADDED at the chosen hook, as Nanda et al.'s code adds its
+// direction to hook_attn_out.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "interventions/cases.hpp"
+#include "interventions/edit.hpp"
+#include "model/gpt.hpp"
+#include "probes/probe.hpp"
+
+namespace ogpt::interventions {
+
+// Probes by layer, for each kind; loaded from a probe file or a directory of *.probe files.
+struct ProbeSet {
+  std::map<int, probes::Probe> linear, mlp;  // key: probe.layer
+  bool empty() const { return linear.empty() && mlp.empty(); }
+  std::string describe() const;  // "linear layers 1-8, mlp layers 4-8"
+};
+// Keeps the board-basis probes (mine-theirs / black-white); others are ignored. Throws UserError
+// when none is found, naming the path.
+ProbeSet load_probe_set(const std::string& path);
+void add_probe(ProbeSet& set, probes::Probe p);  // for tests and callers holding probes already
+
+enum class Method : uint8_t { linear = 0, gradient = 1 };
+const char* method_name(Method m);         // "linear" / "gradient"
+Method parse_method(const std::string& s); // throws UserError
+
+struct InterventionOptions {
+  Method method = Method::linear;
+  int layer = -1;           // start layer; -1 = default_layer(method, probes, n_layers)
+  bool all_later = true;    // also edit every later layer that has a probe
+  std::string hook_suffix;  // empty = the probe's own hook (see above)
+  LinearEditOptions linear;
+  GradientEditOptions gradient;
+};
+// Linear: the linear probes; gradient: the MLP probes, or the linear ones if there is no MLP probe.
+const std::map<int, probes::Probe>& probes_for(const ProbeSet& set, Method m);
+// The default start layer: n_layers/2 (Li et al.'s best start on 8 layers is 4) when a probe is
+// there, else the nearest layer with a probe.
+int default_layer(Method m, const ProbeSet& set, int n_layers);
+
+// The model's next-move probabilities per square (softmax over the 60 move tokens, padding
+// excluded; the centre squares get 0) at the last position of each prefix.
+struct Prediction {
+  float probs[64] = {};
+};
+
+// One board edit inside the model: the cells to rewrite and their states, relative to the
+// player to move (converted to each probe's basis with probe_class).
+struct BoardEdit {
+  std::vector<int> cells;          // squares
+  std::vector<CellState> states;   // one per cell
+};
+// The probe class that means `state` for the player to move, in the probe's basis.
+int probe_class(const probes::Probe& p, CellState state, othello::Color to_move);
+
+// Runs prefixes (each 1..n_ctx moves) through the model, editing the last position of prefix i
+// with edits[i] (no edit when edits is empty or edits[i].cells is empty). Batches of up to
+// gpt.max_batch(). to_move[i] = the player to move after prefix i (for black/white probes).
+std::vector<Prediction> run_model(model::GPT& gpt, const std::vector<std::vector<int>>& prefixes,
+                                  const ProbeSet& probes, const std::vector<BoardEdit>& edits,
+                                  const std::vector<othello::Color>& to_move, const InterventionOptions& opt);
+
+// One case, end to end.
+struct CaseResult {
+  GroundTruth truth;
+  Prediction before, after;
+  othello::Bitboard predicted_before = 0;  // top-N before the edit, N = |legal_before|
+  othello::Bitboard predicted_after = 0;   // top-N after the edit, N = |legal_after|
+  othello::Bitboard null_predicted = 0;    // top-N before the edit, N = |legal_after|
+  int errors = 0;       // predicted_after vs legal_after
+  int null_errors = 0;  // null_predicted vs legal_after (the unedited model)
+};
+// Runs the cases (unusable ones must have been filtered: throws UserError naming the case).
+// progress (optional) is called with the number of cases done.
+std::vector<CaseResult> run_cases(model::GPT& gpt, const ProbeSet& probes, const std::vector<EditCase>& cases,
+                                  const InterventionOptions& opt,
+                                  const std::function<void(size_t)>& progress = nullptr);
+
+}  // namespace ogpt::interventions

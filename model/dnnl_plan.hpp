@@ -1,0 +1,55 @@
+#pragma once
+// Every oneDNN primitive descriptor the GPT uses is created in this file and dnnl_plan.cpp, so
+// an API change (oneDNN v2 -> v3: matmul::desc disappears, descriptors go straight into
+// primitive_desc) touches one small place. Plans are built once per row count and executed many
+// times. Transposed operands are expressed through memory-descriptor strides, never copied.
+#include <cstdint>
+#include <string>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "model/config.hpp"
+
+namespace ogpt::model {
+
+dnnl::engine& cpu_engine();
+dnnl::stream& cpu_stream();
+
+// C[M,N] (f32, row-major) (+)= A[M,K] * B[K,N] (+ bias[N], f32).
+// a_trans: A is stored as [K,M] row-major; b_trans: B is stored as [N,K] row-major.
+// A and B are f32 or bf16 (both the same); accumulate adds into C (a sum post-op).
+struct MatmulShape {
+  int64_t M = 0, K = 0, N = 0;
+  bool a_trans = false, b_trans = false, bias = false, accumulate = false;
+};
+
+class Matmul {
+ public:
+  Matmul() = default;
+  Matmul(const MatmulShape& s, bool bf16);
+  void run(const void* A, const void* B, const float* bias, float* C) const;
+  std::string impl() const;  // oneDNN's implementation name, e.g. "brg:avx512_core_bf16"
+  const MatmulShape& shape() const { return s_; }
+
+ private:
+  MatmulShape s_;
+  dnnl::memory::desc a_md_, b_md_, bias_md_, c_md_;
+  dnnl::matmul::primitive_desc pd_;
+  dnnl::matmul prim_;
+};
+
+// The matmuls of one forward/backward of a GPT at M = B*T rows (shared by all layers).
+struct GptPlan {
+  int64_t M = 0;
+  // forward: qkv = ln1 Wqkv + b; attn_out = z W_O + b_O; pre = ln2 W_in + b_in;
+  //          mlp_out = post W_out + b_out; logits = lnf W_U (+ b_U)
+  Matmul qkv, attn_out, mlp_in, mlp_out, unembed;
+  // backward, inputs: dX = dY W^T
+  Matmul qkv_dx, attn_out_dx, mlp_in_dx, mlp_out_dx, unembed_dx;
+  // backward, weights: dW (+)= X^T dY (qkv_dw writes a fused [d,3*h*dh] scratch)
+  Matmul qkv_dw, attn_out_dw, mlp_in_dw, mlp_out_dw, unembed_dw;
+};
+
+GptPlan make_gpt_plan(const Config& c, int64_t M, bool bf16, bool with_backward);
+
+}  // namespace ogpt::model

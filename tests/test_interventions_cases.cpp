@@ -1,0 +1,136 @@
+// Intervention ground truth from the engine: edited boards and their legal moves on hand-checked
+// positions, the top-N error metric, the reachability search and the benchmark case sets.
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <string>
+#include <vector>
+
+#include "data/game.hpp"
+#include "interventions/cases.hpp"
+#include "othello/game_record.hpp"
+
+using namespace ogpt::interventions;
+using namespace ogpt::othello;
+
+namespace {
+Bitboard squares(std::initializer_list<const char*> names) {
+  Bitboard b = 0;
+  for (const char* n : names) b |= square_bit(parse_square(n));
+  return b;
+}
+std::string names(Bitboard b) {
+  std::string s;
+  for (int sq : squares_of(b)) s += (s.empty() ? "" : " ") + square_name(sq);
+  return s;
+}
+}  // namespace
+
+TEST_CASE("interventions ground truth: flip e4 after f5 (hand-checked)") {
+  // After f5: black d5 e4 e5 f5, white d4; white to move with d6 f4 f6.
+  // Flipping e4 to white ("mine" for white): white d4 e4 against black d5 e5 f5 gives
+  // c6 (via d5 to e4), d6 (d5 to d4), e6 (e5 to e4), f6 (e5 to d4), g6 (f5 to e4); f4 is lost.
+  const auto g = get_ground_truth(parse_game("f5"), parse_square("e4"), CellState::mine);
+  REQUIRE(g.usable);
+  CHECK(g.before.to_move == Color::white);
+  CHECK(names(g.legal_before) == "f4 d6 f6");
+  CHECK(g.after.to_move == Color::white);
+  CHECK(g.after.white() == squares({"d4", "e4"}));
+  CHECK(g.after.black() == squares({"d5", "e5", "f5"}));
+  CHECK(names(g.legal_after) == "c6 d6 e6 f6 g6");
+}
+
+TEST_CASE("interventions ground truth: erase e5 after f5, and an edit that leaves no move") {
+  // Erasing e5: white d4 against black d5 e4 f5: only f4 (over e4) and d6 (over d5).
+  const auto g = get_ground_truth(parse_game("f5"), parse_square("e5"), CellState::empty);
+  REQUIRE(g.usable);
+  CHECK(names(g.legal_after) == "f4 d6");
+  CHECK(get_cell_state(g.before, parse_square("e5")) == CellState::theirs);
+  CHECK(get_cell_state(g.after, parse_square("e5")) == CellState::empty);
+  // Turning white's only disc (d4) black leaves white nothing to flank: flagged, not a case.
+  const auto none = get_ground_truth(parse_game("f5"), parse_square("d4"), CellState::theirs);
+  CHECK_FALSE(none.usable);
+  CHECK(none.legal_after == 0);
+  CHECK(none.why_not.find("white") != std::string::npos);
+}
+
+TEST_CASE("interventions metric: top-N errors are false positives plus false negatives") {
+  float probs[64] = {};
+  probs[parse_square("c4")] = 0.5f;
+  probs[parse_square("d3")] = 0.3f;
+  probs[parse_square("f5")] = 0.15f;
+  probs[parse_square("e6")] = 0.05f;
+  CHECK(top_n_squares(probs, 2) == squares({"c4", "d3"}));
+  CHECK(top_n_errors(probs, squares({"c4", "d3"})) == 0);
+  CHECK(top_n_errors(probs, squares({"c4", "e6"})) == 2);        // d3 extra, e6 missed
+  CHECK(top_n_errors(probs, squares({"a1", "h8", "e6"})) == 6);  // top-3 c4 d3 f5 all wrong
+  CHECK(count_errors(squares({"c4"}), squares({"c4", "d3"})) == 1);
+  // Ties go to the lower square; centre squares are never predicted.
+  float flat[64];
+  for (float& p : flat) p = 1.0f / 60;
+  CHECK(top_n_squares(flat, 2) == squares({"a1", "b1"}));
+  CHECK((top_n_squares(flat, 60) & squares({"d4", "e4", "d5", "e5"})) == 0);
+}
+
+TEST_CASE("interventions reachability: witnesses replay, impossible boards are refuted") {
+  // A real position is reachable, and the witness is a legal game ending on the same discs.
+  const std::vector<int> game = parse_game("f5 d6 c3 d3 c4 f4 f6 f3 e6 e7");
+  const Board b = board_after(game);
+  std::vector<int> witness;
+  REQUIRE(classify_reachability(b, 100000, &witness) == Reach::reachable);
+  const Board w = replay(witness).back();
+  CHECK(w.black() == b.black());
+  CHECK(w.white() == b.white());
+  // After one move black always has 4 discs and white 1: 3 black + 2 white is impossible, and
+  // the search proves it (exhausts) rather than giving up.
+  const auto flip = get_ground_truth(parse_game("f5"), parse_square("e4"), CellState::mine);
+  CHECK(classify_reachability(flip.after, 100000) == Reach::unreachable);
+  // An empty centre square can never happen.
+  const auto erase = get_ground_truth(game, parse_square("d4"), CellState::empty);
+  CHECK(classify_reachability(erase.after, 100000) == Reach::unreachable);
+  // A tiny budget on a long game gives up honestly.
+  const ogpt::data::Game rg = ogpt::data::random_game(1, 0);
+  REQUIRE(rg.length >= 40);
+  const Board late = board_after(std::vector<int>(rg.moves.begin(), rg.moves.begin() + 40));
+  int cell = 0;
+  while (is_centre(cell) || get_cell_state(late, cell) == CellState::empty) ++cell;
+  CHECK(classify_reachability(edit_board(late, cell, CellState::empty), 50) == Reach::unknown);
+}
+
+TEST_CASE("interventions case sets: reproducible by seed, usable, legality-changing, labelled") {
+  CaseOptions opt;
+  opt.seed = 3;
+  opt.per_set = 12;
+  opt.max_nodes = 3000;
+  for (CaseKind kind : {CaseKind::flip, CaseKind::erase}) {
+    CAPTURE(case_kind_name(kind));
+    const auto a = make_cases(kind, opt), b = make_cases(kind, opt);
+    REQUIRE(a.size() == 24);
+    REQUIRE(b.size() == a.size());
+    int differ = 0;
+    opt.seed = 4;
+    const auto c = make_cases(kind, opt);
+    opt.seed = 3;
+    for (size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].moves == b[i].moves);
+      CHECK(a[i].cell == b[i].cell);
+      differ += a[i].moves != c[i].moves;
+      CHECK(a[i].kind == kind);
+      CHECK(a[i].set == (i < 12 ? CaseSet::reachable : CaseSet::unreachable));
+      const Board before = board_after(a[i].moves);
+      const CellState now = get_cell_state(before, a[i].cell);
+      CHECK(now != CellState::empty);
+      if (kind == CaseKind::erase) CHECK(a[i].target == CellState::empty);
+      else CHECK(a[i].target == (now == CellState::mine ? CellState::theirs : CellState::mine));
+      const auto g = get_ground_truth(a[i].moves, a[i].cell, a[i].target);
+      CHECK(g.usable);
+      CHECK(g.legal_after != g.legal_before);
+      if (a[i].set == CaseSet::reachable) {
+        std::vector<int> w;
+        REQUIRE(classify_reachability(g.after, opt.max_nodes, &w, &a[i].moves) == Reach::reachable);
+        CHECK(replay(w).back().black() == g.after.black());
+      }
+    }
+    CHECK(differ > 0);
+  }
+}
