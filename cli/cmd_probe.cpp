@@ -17,7 +17,12 @@
 #include "data/game_file.hpp"
 #include "data/labels.hpp"
 #include "data/text_games.hpp"
+#if __has_include("model/model_path.hpp")
 #include "model/model_path.hpp"
+#define OGPT_HAVE_MODEL_PATH 1
+#else
+#include "model/checkpoint.hpp"
+#endif
 #include "othello/game_record.hpp"
 #include "probes/board_svg.hpp"
 #include "probes/experiment.hpp"
@@ -25,7 +30,10 @@
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
+#if __has_include("util/svg_plot.hpp")
 #include "util/svg_plot.hpp"
+#define OGPT_HAVE_SVG_PLOT 1
+#endif
 
 namespace {
 using namespace ogpt;
@@ -79,7 +87,13 @@ model::Precision parse_precision(const std::string& s) {
 }
 
 model::LoadedCheckpoint load_model(const Common& c, std::string* resolved) {
+#ifdef OGPT_HAVE_MODEL_PATH
   return model::load_model(c.model, cli::default_model_path(), resolved);
+#else  // until model/model_path lands: a checkpoint file only
+  if (c.model.empty()) throw UserError("give --model CHECKPOINT", kUsage);
+  *resolved = c.model;
+  return model::load_checkpoint(c.model);
+#endif
 }
 
 probes::ExtractOptions extract_options(const Common& c, std::vector<std::string> hooks) {
@@ -157,7 +171,7 @@ int run_train(const TrainArgs& a) {
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
-  const int layer = a.layer >= 0 ? a.layer : cfg.n_layers / 2;
+  const int layer = a.layer >= 0 ? a.layer : (3 * cfg.n_layers + 3) / 4;
   const std::string hook = probes::hook_name(a.hook, layer, cfg);
   const probes::Target target = probes::parse_target(a.basis);
   const probes::Kind kind = probes::parse_kind(a.kind);
@@ -320,6 +334,7 @@ int run_sweep(const SweepArgs& a) {
             {"rows", jrows}};
   util::write_file_atomic(dir + "/sweep.json", j.dump(2) + "\n");
 
+#ifdef OGPT_HAVE_SVG_PLOT
   // The linear representation hypothesis in one picture: accuracy vs layer, one line per
   // basis x kind x model, with the majority baselines.
   util::Plot plot;
@@ -353,6 +368,7 @@ int run_sweep(const SweepArgs& a) {
     plot.series.push_back(s);
   }
   util::write_file_atomic(dir + "/sweep.svg", util::render_svg(plot));
+#endif
 
   if (a.c.json) {
     std::printf("%s\n", j.dump(2).c_str());
@@ -376,7 +392,11 @@ int run_sweep(const SweepArgs& a) {
   for (const auto& r : rows)
     if (r.layer == 0 && r.kind == probes::Kind::linear && !r.random_model)
       std::printf("  majority baseline %s: %.2f%%\n", probes::target_name(r.target), 100 * r.baseline);
-  std::printf("wrote %s/sweep.csv, %s/sweep.json, %s/sweep.svg\n", dir.c_str(), dir.c_str(), dir.c_str());
+  std::printf("wrote %s/sweep.csv, %s/sweep.json", dir.c_str(), dir.c_str());
+#ifdef OGPT_HAVE_SVG_PLOT
+  std::printf(", %s/sweep.svg", dir.c_str());
+#endif
+  std::printf("\n");
   return 0;
 }
 
@@ -476,7 +496,9 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   add_model_games(tr, ta->c);
   tr->add_option("--hook", ta->hook, "resid_pre|resid_mid|resid_post|attn_out|mlp_out|mlp_post or a full hook name")
       ->capture_default_str();
-  tr->add_option("--layer,-l", ta->layer, "Block index of the hook (default: n_layers / 2)");
+  tr->add_option("--layer,-l", ta->layer,
+                 "Layer L as in the papers: the residual stream after L blocks (resid_post: 0 = embeddings; "
+                 "attn_out/mlp_out/mlp_post/resid_mid: of the L-th block). Default: 3/4 of the depth");
   tr->add_option("--basis", ta->basis, "mine-theirs, black-white, or a binary feature: empty, flipped, legal")
       ->capture_default_str();
   tr->add_option("--kind", ta->kind, "linear or mlp")->capture_default_str();

@@ -17,22 +17,31 @@ std::string hook_name(const std::string& hook, int layer, const model::Config& c
   } else {
     std::string h = hook;
     if (h.rfind("hook_", 0) == 0) h = h.substr(5);
-    const std::string blk = "blocks." + std::to_string(layer) + ".";
-    if (h == "resid_pre" || h == "resid_mid" || h == "resid_post" || h == "attn_out" || h == "mlp_out")
-      full = blk + "hook_" + h;
-    else if (h == "mlp_post" || h == "post")
-      full = blk + "mlp.hook_post";
-    else if (h == "mlp_pre" || h == "pre")
-      full = blk + "mlp.hook_pre";
-    else
+    const int n = cfg.n_layers;
+    auto range = [&](int lo, int hi) {
+      if (layer < lo || layer > hi)
+        throw UserError("--layer " + std::to_string(layer) + " is out of range for " + hook + ": choose " +
+                            std::to_string(lo) + ".." + std::to_string(hi) + " (layer L = after L blocks; the model has " +
+                            std::to_string(n) + ")",
+                        kUsage);
+    };
+    if (h == "resid_post") {
+      range(0, n);
+      full = layer == 0 ? "blocks.0.hook_resid_pre" : "blocks." + std::to_string(layer - 1) + ".hook_resid_post";
+    } else if (h == "resid_pre") {
+      range(0, n);
+      full = layer == n ? "blocks." + std::to_string(n - 1) + ".hook_resid_post"
+                        : "blocks." + std::to_string(layer) + ".hook_resid_pre";
+    } else if (h == "resid_mid" || h == "attn_out" || h == "mlp_out" || h == "mlp_post" || h == "post") {
+      range(1, n);
+      const std::string blk = "blocks." + std::to_string(layer - 1) + ".";
+      full = h == "mlp_post" || h == "post" ? blk + "mlp.hook_post" : blk + "hook_" + h;
+    } else {
       throw UserError("unknown hook '" + hook +
-                          "' (choose resid_pre, resid_mid, resid_post, attn_out, mlp_out, mlp_post, or a full name "
+                          "' (choose resid_post, resid_pre, resid_mid, attn_out, mlp_out, mlp_post, or a full name "
                           "like blocks.3.hook_resid_post)",
                       kUsage);
-    if (layer < 0 || layer >= cfg.n_layers)
-      throw UserError("layer " + std::to_string(layer) + " is out of range: the model has blocks 0.." +
-                          std::to_string(cfg.n_layers - 1),
-                      kUsage);
+    }
   }
   const auto names = model::hook_names(cfg);
   if (std::find(names.begin(), names.end(), full) == names.end())
@@ -50,9 +59,11 @@ int hook_width(const std::string& full_name, const model::Config& cfg) {
   return cfg.d_model;
 }
 
-int hook_layer(const std::string& full_name) {
+int hook_layer(const std::string& full_name, const model::Config& cfg) {
+  if (full_name.rfind("ln_final", 0) == 0) return cfg.n_layers;
   if (full_name.rfind("blocks.", 0) != 0) return 0;
-  return std::atoi(full_name.c_str() + 7);
+  const int l = std::atoi(full_name.c_str() + 7);
+  return full_name.find(".hook_resid_pre") != std::string::npos ? l : l + 1;
 }
 
 const arma::fmat& Activations::at(const std::string& hook) const {
@@ -66,6 +77,7 @@ Activations extract_activations(const model::ParamBlock& params, const std::vect
   const model::Config& cfg = params.cfg;
   const int T = cfg.n_ctx;
   Activations a;
+  a.cfg = cfg;
   a.hooks = opt.hooks;
   a.games = games;
   std::vector<bool> keep(60, opt.moves.empty());

@@ -16,14 +16,19 @@
 
 namespace ogpt::probes {
 
-// "resid_post" + layer 3 -> "blocks.3.hook_resid_post". Short names: resid_pre, resid_mid,
-// resid_post, attn_out, mlp_out, mlp_post (= mlp.hook_post); a name with a '.' is taken as a full
-// TransformerLens hook name. Throws UserError if the model has no such hook (listing the short names).
+// Hook names from the papers' layer numbering: layer L = the residual stream after L blocks.
+//   resid_post, L -> blocks.{L-1}.hook_resid_post (L = 0: blocks.0.hook_resid_pre, the embeddings)
+//   resid_pre,  L -> blocks.{L}.hook_resid_pre    (L = n_layers: blocks.{L-1}.hook_resid_post)
+//   resid_mid, attn_out, mlp_out, mlp_post (= mlp.hook_post), L >= 1 -> that hook of
+//   blocks.{L-1}, the block that ends at layer L.
+// A name with a '.' is taken as a full TransformerLens hook name (the layer is then ignored).
+// Throws UserError if the model has no such hook or it is not [batch, position, features].
 std::string hook_name(const std::string& hook, int layer, const model::Config& cfg);
 // Width of a hook's last axis (d_model, or d_mlp for mlp.hook_pre/hook_post).
 int hook_width(const std::string& full_name, const model::Config& cfg);
-// The block index in "blocks.{l}...." (0 for names outside the blocks).
-int hook_layer(const std::string& full_name);
+// The layer (depth) of a full hook name: blocks.{l}.hook_resid_pre -> l, other blocks.{l}.* ->
+// l+1, hook_embed / hook_pos_embed -> 0, ln_final.* -> n_layers (needs cfg).
+int hook_layer(const std::string& full_name, const model::Config& cfg);
 
 struct ExtractOptions {
   std::vector<std::string> hooks;  // full hook names
@@ -34,6 +39,7 @@ struct ExtractOptions {
 };
 
 struct Activations {
+  model::Config cfg;                    // of the model they came from
   std::vector<std::string> hooks;
   std::vector<arma::fmat> X;            // per hook [width x P]
   std::vector<data::Game> games;        // the games, in order

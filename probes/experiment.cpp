@@ -27,7 +27,7 @@ FitResult fit_probe(const Activations& a, const std::string& hook, const std::ve
   FitResult r;
   r.probe = make_probe(kind, target, int(X.n_rows), H, opt.seed);
   r.probe.hook = hook;
-  r.probe.layer = hook_layer(hook);
+  r.probe.layer = hook_layer(hook, a.cfg);
   r.train = train_probe(r.probe, view(X, s.train_begin, s.train_end), y.data() + s.train_begin * 64,
                         view(X, s.val_begin, s.val_end), y.data() + s.val_begin * 64, opt);
   r.test = evaluate_probe(r.probe, X, y, a.move, s.test_begin, s.test_end);
