@@ -5,8 +5,10 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "othello/board.hpp"
+#include "othello/kernels.hpp"
 #include "util/checksum.hpp"
 #include "util/error.hpp"
 
@@ -42,25 +44,30 @@ std::string encode_header(const GameFileInfo& info) {
 }  // namespace
 
 int find_illegal_move(const Game& g, std::string* reason) {
-  using namespace othello;
+  // The engine's inlined kernels on (player, opponent): validation runs over every game read.
+  namespace k = othello::kernels;
+  using othello::Bitboard;
   auto fail = [&](int t, const char* why) {
     if (reason) *reason = why;
     return t;
   };
   if (g.length > 60) return fail(60, "more than 60 moves");
-  Board b = board_start();
+  othello::Board start = othello::board_start();
+  Bitboard p = start.player, o = start.opponent;
   for (int t = 0; t < g.length; ++t) {
     int sq = g.moves[t];
     if (sq > 63) return fail(t, "not a square");
-    Bitboard m = get_moves(b);
+    Bitboard m = k::get_moves_fast(p, o);
     if (!m) {  // implicit pass
-      b = board_pass(b);
-      m = get_moves(b);
+      std::swap(p, o);
+      m = k::get_moves_fast(p, o);
       if (!m) return fail(t, "game already over");
     }
-    if (!((m >> sq) & 1))
-      return fail(t, ((b.player | b.opponent) >> sq) & 1 ? "square occupied" : "flips nothing");
-    b = board_next(b, sq);
+    if (!((m >> sq) & 1)) return fail(t, ((p | o) >> sq) & 1 ? "square occupied" : "flips nothing");
+    Bitboard f = k::get_flips_fast(p, o, sq);
+    Bitboard np = o & ~f;
+    o = p | f | (Bitboard{1} << sq);
+    p = np;
   }
   return -1;
 }
@@ -157,7 +164,7 @@ GameReader::~GameReader() {
   if (f_) std::fclose(f_);
 }
 
-bool GameReader::load_chunk() {
+bool GameReader::load_chunk(uint64_t skip_up_to, uint32_t* n_games) {
   chunk_.clear();
   chunk_pos_ = 0;
   unsigned char h[kChunkHeaderBytes];
@@ -171,7 +178,9 @@ bool GameReader::load_chunk() {
                          std::to_string(decoded_) + " read)";
   if (got < kChunkHeaderBytes) refuse(path_, offset_ + got, "truncated: file ends inside a chunk header" + promised);
   uint32_t n = get_u32(h), len = get_u32(h + 4), crc = get_u32(h + 8);
-  if (n == 0 || n > info_.count - decoded_)
+  // The header's games-per-chunk (under the header crc) bounds what we allocate before the
+  // chunk's own crc can be checked.
+  if (n == 0 || n > info_.count - decoded_ || n > info_.games_per_chunk)
     refuse(path_, chunk_at, "chunk claims " + std::to_string(n) + " games" + promised);
   if (len < n || len > uint64_t{n} * 61)
     refuse(path_, chunk_at + 4, "chunk payload length " + std::to_string(len) + " impossible for " +
@@ -183,6 +192,11 @@ bool GameReader::load_chunk() {
   c = util::crc32(payload_.data(), len, c);
   if (c != crc) refuse(path_, chunk_at, "chunk crc32 mismatch (corrupted)");
   offset_ = chunk_at + kChunkHeaderBytes + len;
+  if (n_games) *n_games = n;
+  if (n <= skip_up_to) {
+    decoded_ += n;
+    return true;
+  }
 
   // Decode: length byte then moves, exactly filling the payload.
   chunk_.resize(n);
@@ -232,6 +246,23 @@ bool GameReader::next_batch(std::vector<Game>& out, size_t max) {
     delivered_ += take;
   }
   return !out.empty();
+}
+
+uint64_t GameReader::skip(uint64_t n) {
+  uint64_t skipped = 0;
+  while (skipped < n) {
+    if (chunk_pos_ < chunk_.size()) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n - skipped, chunk_.size() - chunk_pos_));
+      chunk_pos_ += take;
+      skipped += take;
+      continue;
+    }
+    uint32_t got = 0;
+    if (!load_chunk(n - skipped, &got)) break;
+    if (chunk_.empty()) skipped += got;  // skipped whole
+  }
+  delivered_ += skipped;
+  return skipped;
 }
 
 std::vector<Game> read_all_games(const std::string& path, bool validate) {

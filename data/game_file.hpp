@@ -77,19 +77,25 @@ class GameReader {
   GameReader& operator=(const GameReader&) = delete;
   const GameFileInfo& info() const { return info_; }
   uint64_t count() const { return info_.count; }
-  uint64_t games_read() const { return delivered_; }
+  uint64_t games_read() const { return delivered_; }  // handed out or skipped
   // Replaces `out` with the next up to `max` games; returns false (out empty) at the end.
   bool next_batch(std::vector<Game>& out, size_t max);
+  // Moves past the next n games (e.g. to resume training at position n). Whole chunks in the
+  // way are crc-checked but neither decoded nor replayed. Returns how many were skipped (< n
+  // only at the end of the file).
+  uint64_t skip(uint64_t n);
 
  private:
-  bool load_chunk();
+  // Reads the next chunk into chunk_; if it holds at most skip_up_to games it is only
+  // crc-checked and chunk_ is left empty. Sets *n_games to the chunk's game count.
+  bool load_chunk(uint64_t skip_up_to = 0, uint32_t* n_games = nullptr);
   std::string path_;
   bool validate_;
   std::FILE* f_ = nullptr;
   GameFileInfo info_;
   uint64_t offset_ = 0;     // byte offset of the next unread byte
   uint64_t decoded_ = 0;    // games decoded from chunks so far
-  uint64_t delivered_ = 0;  // games handed out
+  uint64_t delivered_ = 0;  // games handed out or skipped
   std::vector<Game> chunk_;
   size_t chunk_pos_ = 0;
   std::string payload_;

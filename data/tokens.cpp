@@ -10,12 +10,28 @@
 
 namespace ogpt::data {
 
+namespace {
+// square -> token, from the engine's square_to_token (centre squares and bytes > 63 -> 0).
+struct TokenTable {
+  uint8_t of[256] = {};
+  TokenTable() {
+    for (int sq = 0; sq < 64; ++sq)
+      of[sq] = static_cast<uint8_t>(othello::is_centre(sq) ? 0 : othello::square_to_token(sq));
+  }
+};
+const TokenTable& token_table() {
+  static const TokenTable t;  // built on first use: safe from static-initialisation order
+  return t;
+}
+}  // namespace
+
 void game_to_tokens(const Game& g, uint8_t* tokens, uint8_t* targets) {
   // tokens, targets: [kContext]
+  const TokenTable& tok = token_table();
   int len = g.length > 60 ? 60 : g.length;
   for (int t = 0; t < kContext; ++t) {
-    tokens[t] = t < len ? static_cast<uint8_t>(othello::square_to_token(g.moves[t])) : 0;
-    targets[t] = t + 1 < len ? static_cast<uint8_t>(othello::square_to_token(g.moves[t + 1])) : 0;
+    tokens[t] = t < len ? tok.of[g.moves[t]] : 0;
+    targets[t] = t + 1 < len ? tok.of[g.moves[t + 1]] : 0;
   }
 }
 

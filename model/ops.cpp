@@ -8,32 +8,17 @@
 #include <limits>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-// GCC 12 warns about its own _mm512_undefined_ps() inside the intrinsics (a false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "model/simd_math.hpp"
 
 namespace ogpt::model::ops {
+
+using namespace simd;
 
 // Small ops stay on one thread: a parallel region costs microseconds, and far more when other
 // processes compete for the cores (spinning OpenMP barriers).
 inline bool worth_threads(int64_t work) { return work >= (1 << 15); }
 
-// ---- scalar math: the same operation sequence as the AVX-512 versions below ------------------
-namespace {
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kExpP[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
-                            4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
-// Abramowitz & Stegun 7.1.26
-constexpr float kErfP = 0.3275911f;
-constexpr float kErfA[5] = {0.254829592f, -0.284496736f, 1.421413741f, -1.453152027f,
-                            1.061405429f};
-constexpr float kInvSqrt2 = 0.70710678118654752f;
-constexpr float kInvSqrt2Pi = 0.39894228040143268f;
-}  // namespace
-
+// ---- scalar math: the same operation sequence as simd::exp16 / erf16 ----------------------
 float exp_approx(float x) {
   x = std::min(std::max(x, -87.3f), 88.7f);
   float n = std::nearbyint(x * kLog2e);
@@ -53,34 +38,6 @@ float erf_approx(float x) {
   float y = 1.0f - p * t * exp_approx(-ax * ax);
   return std::copysign(y, x);
 }
-
-#if defined(__AVX512F__)
-namespace {
-inline __m512 exp16(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-kLn2Hi), x);
-  r = _mm512_fmadd_ps(n, _mm512_set1_ps(-kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kExpP[0]);
-  for (int i = 1; i < 6; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP[i]));
-  __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(y, n);
-}
-inline __m512 erf16(__m512 x) {
-  __m512 ax = _mm512_abs_ps(x);
-  __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f),
-                           _mm512_fmadd_ps(_mm512_set1_ps(kErfP), ax, _mm512_set1_ps(1.0f)));
-  __m512 p = _mm512_set1_ps(kErfA[4]);
-  for (int i = 3; i >= 0; --i) p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(kErfA[i]));
-  __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax)));
-  __m512 y = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(_mm512_mul_ps(p, t), e));
-  // copysign: take the sign bit of x
-  __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x80000000));
-  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
-}
-}  // namespace
-#endif
 
 // ---- bf16 -------------------------------------------------------------------------------------
 bf16_t to_bf16(float x) {
@@ -290,168 +247,6 @@ void residual_forward(float* out, const float* x, const float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = x[i] + y[i];
 }
 
-// ---- attention --------------------------------------------------------------------------------
-// One (b, h) at a time: its q, k, v rows are D floats at stride R = 3*H*D.
-namespace {
-struct Head {
-  const float *q, *k, *v;
-  int64_t R;
-};
-inline Head head_of(const float* qkv, int b, int h, int T, int H, int D) {
-  int64_t R = 3LL * H * D;
-  const float* base = qkv + static_cast<int64_t>(b) * T * R + static_cast<int64_t>(h) * D;
-  return {base, base + H * D, base + 2 * H * D, R};
-}
-
-// s [T,T]: s[t1,t2] = scale * a[t1] . b[t2] for t2 <= t1, else fill. bT is scratch [D,T].
-void causal_dots(float* s, const float* a, int64_t sa, const float* b, int64_t sb, float scale,
-                 float fill, int T, int D, float* bT) {
-  for (int t2 = 0; t2 < T; ++t2)
-    for (int c = 0; c < D; ++c) bT[c * T + t2] = b[t2 * sb + c];
-  for (int t1 = 0; t1 < T; ++t1) {
-    const float* at = a + t1 * sa;
-    float* st = s + t1 * T;
-#pragma omp simd
-    for (int t2 = 0; t2 <= t1; ++t2) {
-      float acc = 0.0f;
-      for (int c = 0; c < D; ++c) acc += at[c] * bT[c * T + t2];
-      st[t2] = acc * scale;
-    }
-    for (int t2 = t1 + 1; t2 < T; ++t2) st[t2] = fill;
-  }
-}
-
-// Row-wise causal softmax of p [T,T] in place (entries past the diagonal become 0).
-void causal_softmax(float* p, const float* s, int T) {
-  for (int t1 = 0; t1 < T; ++t1) {
-    const float* st = s + t1 * T;
-    float* pt = p + t1 * T;
-    float mx = st[0];
-    for (int t2 = 1; t2 <= t1; ++t2) mx = std::max(mx, st[t2]);
-    float sum = 0.0f;
-    int t2 = 0;
-#if defined(__AVX512F__)
-    __m512 vs = _mm512_setzero_ps();
-    for (; t2 + 16 <= t1 + 1; t2 += 16) {
-      __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(st + t2), _mm512_set1_ps(mx)));
-      _mm512_storeu_ps(pt + t2, e);
-      vs = _mm512_add_ps(vs, e);
-    }
-    sum = _mm512_reduce_add_ps(vs);
-#endif
-    for (; t2 <= t1; ++t2) {
-      pt[t2] = exp_approx(st[t2] - mx);
-      sum += pt[t2];
-    }
-    float inv = 1.0f / sum;
-    for (int u = 0; u <= t1; ++u) pt[u] *= inv;
-    for (int u = t1 + 1; u < T; ++u) pt[u] = 0.0f;
-  }
-}
-
-// out[t1] (stride so) = sum_{t2<=t1} p[t1,t2] * b[t2] (stride sb), D wide; overwrites out.
-void causal_mix(float* out, int64_t so, const float* p, const float* b, int64_t sb, float scale,
-                int T, int D) {
-  for (int t1 = 0; t1 < T; ++t1) {
-    const float* pt = p + t1 * T;
-    float* ot = out + t1 * so;
-#pragma omp simd
-    for (int c = 0; c < D; ++c) {
-      float acc = 0.0f;
-      for (int t2 = 0; t2 <= t1; ++t2) acc += pt[t2] * b[t2 * sb + c];
-      ot[c] = acc * scale;
-    }
-  }
-}
-
-// out[t2] = scale * sum_{t1>=t2} p[t1,t2] * a[t1] (the transposed mix, for dk and dv).
-void causal_mix_t(float* out, int64_t so, const float* p, const float* a, int64_t sa, float scale,
-                  int T, int D) {
-  for (int t2 = 0; t2 < T; ++t2) {
-    float* ot = out + t2 * so;
-#pragma omp simd
-    for (int c = 0; c < D; ++c) {
-      float acc = 0.0f;
-      for (int t1 = t2; t1 < T; ++t1) acc += p[t1 * T + t2] * a[t1 * sa + c];
-      ot[c] = acc * scale;
-    }
-  }
-}
-
-template <class F>
-void for_each_head(int B, int H, int T, int D, F&& f) {
-#pragma omp parallel if(worth_threads(static_cast<int64_t>(B) * H * T * T * D))
-  {
-    std::vector<float> s1(static_cast<size_t>(T) * std::max(T, D)), s2(static_cast<size_t>(T) * T);
-#pragma omp for schedule(static)
-    for (int64_t bh = 0; bh < static_cast<int64_t>(B) * H; ++bh)
-      f(static_cast<int>(bh / H), static_cast<int>(bh % H), s1.data(), s2.data());
-  }
-}
-}  // namespace
-
-void attention_forward(float* z, float* pattern, const float* qkv, int B, int T, int H, int D) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  for_each_head(B, H, T, D, [&](int b, int h, float* s1, float*) {
-    Head hd = head_of(qkv, b, h, T, H, D);
-    float* P = pattern + (static_cast<int64_t>(b) * H + h) * T * T;
-    causal_dots(P, hd.q, hd.R, hd.k, hd.R, scale, 0.0f, T, D, s1);
-    causal_softmax(P, P, T);
-    causal_mix(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, P, hd.v, hd.R, 1.0f, T, D);
-  });
-}
-
-void attention_scores(float* scores, const float* qkv, int B, int T, int H, int D) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  for_each_head(B, H, T, D, [&](int b, int h, float* s1, float*) {
-    Head hd = head_of(qkv, b, h, T, H, D);
-    float* S = scores + (static_cast<int64_t>(b) * H + h) * T * T;
-    causal_dots(S, hd.q, hd.R, hd.k, hd.R, scale, -std::numeric_limits<float>::infinity(), T, D,
-                s1);
-  });
-}
-
-void attention_softmax(float* pattern, const float* scores, int B, int T, int H) {
-#pragma omp parallel for schedule(static) if(worth_threads(static_cast<int64_t>(B) * H * T * T))
-  for (int64_t bh = 0; bh < static_cast<int64_t>(B) * H; ++bh)
-    causal_softmax(pattern + bh * T * T, scores + bh * T * T, T);
-}
-
-void attention_values(float* z, const float* pattern, const float* qkv, int B, int T, int H,
-                      int D) {
-  for_each_head(B, H, T, D, [&](int b, int h, float*, float*) {
-    Head hd = head_of(qkv, b, h, T, H, D);
-    const float* P = pattern + (static_cast<int64_t>(b) * H + h) * T * T;
-    causal_mix(z + static_cast<int64_t>(b) * T * H * D + h * D, H * D, P, hd.v, hd.R, 1.0f, T, D);
-  });
-}
-
-void attention_backward(float* dqkv, const float* dz, const float* qkv, const float* pattern,
-                        int B, int T, int H, int D) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  for_each_head(B, H, T, D, [&](int b, int h, float* s1, float* dS) {
-    Head hd = head_of(qkv, b, h, T, H, D);
-    Head dh = head_of(dqkv, b, h, T, H, D);
-    float *dq = const_cast<float*>(dh.q), *dk = const_cast<float*>(dh.k),
-          *dv = const_cast<float*>(dh.v);
-    const float* P = pattern + (static_cast<int64_t>(b) * H + h) * T * T;
-    const float* dzb = dz + static_cast<int64_t>(b) * T * H * D + h * D;
-    // dP = dz v^T (causal), then dS = P * (dP - rowsum(P * dP))
-    causal_dots(dS, dzb, H * D, hd.v, hd.R, 1.0f, 0.0f, T, D, s1);
-    for (int t1 = 0; t1 < T; ++t1) {
-      const float* pt = P + t1 * T;
-      float* st = dS + t1 * T;
-      float dot = 0.0f;
-      for (int t2 = 0; t2 <= t1; ++t2) dot += pt[t2] * st[t2];
-#pragma omp simd
-      for (int t2 = 0; t2 <= t1; ++t2) st[t2] = pt[t2] * (st[t2] - dot);
-    }
-    causal_mix(dq, hd.R, dS, hd.k, hd.R, scale, T, D);
-    causal_mix_t(dk, hd.R, dS, hd.q, hd.R, scale, T, D);
-    causal_mix_t(dv, hd.R, P, dzb, H * D, 1.0f, T, D);
-  });
-}
-
 // ---- GELU -------------------------------------------------------------------------------------
 namespace {
 template <class To>
@@ -514,22 +309,36 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
 }
 
 // ---- bias gradient, cross-entropy ---------------------------------------------------------------
-void bias_backward(float* db, const float* dout, int N, int C) {
+// Rows are split into one contiguous range per thread; the per-thread column sums are added
+// in thread order (a fixed order for a fixed thread count). With out, the same pass writes the
+// bf16 copy of dout that the next matmuls read.
+void bias_backward(float* db, bf16_t* out, const float* dout, int N, int C) {
+  int nt_max = omp_get_max_threads();
+  std::vector<float> part(static_cast<size_t>(nt_max) * C, 0.0f);
+  int nt_used = 1;
 #pragma omp parallel if(worth_threads(static_cast<int64_t>(N) * C))
   {
     int nt = omp_get_num_threads(), it = omp_get_thread_num();
-    int c0 = C * it / nt, c1 = C * (it + 1) / nt;
-    if (c1 > c0) {
-      std::vector<float> acc(c1 - c0, 0.0f);
-      for (int64_t n = 0; n < N; ++n) {
-        const float* d = dout + n * C + c0;
-        float* a = acc.data();
+#pragma omp single
+    nt_used = nt;
+    int64_t n0 = static_cast<int64_t>(N) * it / nt, n1 = static_cast<int64_t>(N) * (it + 1) / nt;
+    float* acc = part.data() + static_cast<size_t>(it) * C;
+    for (int64_t n = n0; n < n1; ++n) {
+      const float* d = dout + n * C;
+      if (db) {
 #pragma omp simd
-        for (int c = 0; c < c1 - c0; ++c) a[c] += d[c];
+        for (int c = 0; c < C; ++c) acc[c] += d[c];
       }
-      for (int c = c0; c < c1; ++c) db[c] += acc[c - c0];
+      if (out) convert_run(out + n * C, d, C);
     }
   }
+  if (db)
+    for (int it = 0; it < nt_used; ++it)
+      for (int c = 0; c < C; ++c) db[c] += part[static_cast<size_t>(it) * C + c];
+}
+
+void bias_backward(float* db, const float* dout, int N, int C) {
+  bias_backward(db, nullptr, dout, N, C);
 }
 
 double crossentropy_forward(const float* logits, const uint8_t* targets, int N, int V,

@@ -19,7 +19,10 @@ void add(Op op, double seconds);
 // (op name, total seconds) for every op with time, in enum order.
 std::vector<std::pair<std::string, double>> report();
 
-double now();  // seconds, monotonic
+double now();  // seconds: monotonic wall clock, or this thread's CPU time (see below)
+// Thread CPU time instead of wall time: with one thread, a measurement that other processes on
+// a busy machine cannot inflate.
+void use_thread_cpu_time(bool on);
 
 struct Scope {
   Op op;

@@ -83,6 +83,17 @@ TEST_CASE("data: game file round trip, several chunks, streaming batches") {
   CHECK(r.games_read() == 1000);
   CHECK_FALSE(r.next_batch(batch, 10));
 
+  GameReader s(path);  // skip: inside a chunk, across whole chunks, then past the end
+  CHECK(s.skip(10) == 10);
+  REQUIRE(s.next_batch(batch, 5));
+  CHECK(batch[0].moves == games[10].moves);
+  CHECK(s.skip(700) == 700);  // 15 .. 714: the rest of chunk 0, chunk 1 whole, into chunk 2
+  REQUIRE(s.next_batch(batch, 1));
+  CHECK(batch[0].moves == games[715].moves);
+  CHECK(s.games_read() == 716);
+  CHECK(s.skip(1000) == 284);
+  CHECK_FALSE(s.next_batch(batch, 1));
+
   write_games(path, {});
   CHECK(read_all_games(path).empty());
   ::unlink(path.c_str());
@@ -184,4 +195,34 @@ TEST_CASE("data: find_illegal_move reasons") {
     CHECK(why == "game already over");
     break;
   }
+}
+
+TEST_CASE("data: damaged game files are refused, never crash or return garbage") {
+  auto games = some_games(40, 8);
+  std::string path = tmp_path("fuzz.games");
+  GameFileInfo info;
+  info.games_per_chunk = 16;
+  write_games(path, games, info);
+  const std::string good = util::read_file(path);
+  GameRng rng{2024};
+  int refused = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string bad = good;
+    size_t at = rng.next32() % bad.size();
+    if (trial % 3 == 0)
+      bad.resize(at);  // truncate
+    else
+      bad[at] = static_cast<char>(bad[at] ^ (1 + rng.next32() % 255));  // change one byte
+    util::write_file_atomic(path, bad);
+    try {
+      auto back = read_all_games(path);
+      for (auto& g : back) REQUIRE(find_illegal_move(g) == -1);  // accepted => all legal
+    } catch (const UserError& e) {
+      ++refused;
+      CHECK(std::string(e.what()).find("byte offset") != std::string::npos);
+    }
+  }
+  // Every byte lies under a crc32 (which catches any burst of <= 32 bits) or is one.
+  CHECK(refused == 300);
+  ::unlink(path.c_str());
 }

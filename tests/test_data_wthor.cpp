@@ -112,3 +112,18 @@ TEST_CASE("data: WTHOR header and size are checked against each other") {
   CHECK(m.find("truncated WTHOR header") != std::string::npos);
   CHECK(refusal(wthor_header(0)).empty());
 }
+
+TEST_CASE("data: WTHOR records of random bytes are rejected or legal, never a crash") {
+  GameRng rng{5};
+  std::string bytes = wthor_header(200);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<uint8_t> codes(60);
+    int n = static_cast<int>(rng.next32() % 61);
+    for (int t = 0; t < n; ++t) codes[t] = static_cast<uint8_t>(rng.next32() % 3 ? 11 + rng.next32() % 78 : rng.next32());
+    bytes += wthor_record(codes);
+  }
+  WthorFile f = parse_wthor(bytes, "r.wtb");
+  CHECK(f.games.size() + f.rejected.size() == 200);
+  for (auto& g : f.games) CHECK(find_illegal_move(g.game) == -1);
+  for (auto& r : f.rejected) CHECK(!r.reason.empty());
+}

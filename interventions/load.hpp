@@ -1,0 +1,20 @@
+#pragma once
+// Loading what the intervention commands need: the model named by --model and the probes named
+// by --probe (a probe file, or a directory of *.probe files, one per layer).
+#include <memory>
+#include <string>
+
+#include "interventions/intervene.hpp"
+#include "model/gpt.hpp"
+
+namespace ogpt::interventions {
+
+// --model: a checkpoint file; a training directory (its latest.ckpt); a directory holding
+// model.ckpt; empty = default_dir/model.ckpt. f32 forward (edits are small numeric changes; bf16
+// rounding of the edited activations would blur them). Throws UserError / IoError.
+std::unique_ptr<model::GPT> load_gpt(const std::string& arg, const std::string& default_dir, int max_batch,
+                                     std::string* resolved = nullptr);
+// --probe: empty = default_dir/probes (the shipped probes).
+ProbeSet load_probes_arg(const std::string& arg, const std::string& default_dir, std::string* resolved = nullptr);
+
+}  // namespace ogpt::interventions
