@@ -17,12 +17,7 @@
 #include "data/game_file.hpp"
 #include "data/labels.hpp"
 #include "data/text_games.hpp"
-#if __has_include("model/model_path.hpp")
 #include "model/model_path.hpp"
-#define OGPT_HAVE_MODEL_PATH 1
-#else
-#include "model/checkpoint.hpp"
-#endif
 #include "othello/game_record.hpp"
 #include "probes/board_svg.hpp"
 #include "probes/experiment.hpp"
@@ -30,10 +25,7 @@
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
-#if __has_include("util/svg_plot.hpp")
 #include "util/svg_plot.hpp"
-#define OGPT_HAVE_SVG_PLOT 1
-#endif
 
 namespace {
 using namespace ogpt;
@@ -87,13 +79,7 @@ model::Precision parse_precision(const std::string& s) {
 }
 
 model::LoadedCheckpoint load_model(const Common& c, std::string* resolved) {
-#ifdef OGPT_HAVE_MODEL_PATH
   return model::load_model(c.model, cli::default_model_path(), resolved);
-#else  // until model/model_path lands: a checkpoint file only
-  if (c.model.empty()) throw UserError("give --model CHECKPOINT", kUsage);
-  *resolved = c.model;
-  return model::load_checkpoint(c.model);
-#endif
 }
 
 probes::ExtractOptions extract_options(const Common& c, std::vector<std::string> hooks) {
@@ -334,7 +320,6 @@ int run_sweep(const SweepArgs& a) {
             {"rows", jrows}};
   util::write_file_atomic(dir + "/sweep.json", j.dump(2) + "\n");
 
-#ifdef OGPT_HAVE_SVG_PLOT
   // The linear representation hypothesis in one picture: accuracy vs layer, one line per
   // basis x kind x model, with the majority baselines.
   util::Plot plot;
@@ -368,7 +353,6 @@ int run_sweep(const SweepArgs& a) {
     plot.series.push_back(s);
   }
   util::write_file_atomic(dir + "/sweep.svg", util::render_svg(plot));
-#endif
 
   if (a.c.json) {
     std::printf("%s\n", j.dump(2).c_str());
@@ -392,11 +376,7 @@ int run_sweep(const SweepArgs& a) {
   for (const auto& r : rows)
     if (r.layer == 0 && r.kind == probes::Kind::linear && !r.random_model)
       std::printf("  majority baseline %s: %.2f%%\n", probes::target_name(r.target), 100 * r.baseline);
-  std::printf("wrote %s/sweep.csv, %s/sweep.json", dir.c_str(), dir.c_str());
-#ifdef OGPT_HAVE_SVG_PLOT
-  std::printf(", %s/sweep.svg", dir.c_str());
-#endif
-  std::printf("\n");
+  std::printf("wrote %s/sweep.csv, %s/sweep.json, %s/sweep.svg\n", dir.c_str(), dir.c_str(), dir.c_str());
   return 0;
 }
 
