@@ -178,7 +178,9 @@ bool GameReader::load_chunk(uint64_t skip_up_to, uint32_t* n_games) {
                          std::to_string(decoded_) + " read)";
   if (got < kChunkHeaderBytes) refuse(path_, offset_ + got, "truncated: file ends inside a chunk header" + promised);
   uint32_t n = get_u32(h), len = get_u32(h + 4), crc = get_u32(h + 8);
-  if (n == 0 || n > info_.count - decoded_)
+  // The header's games-per-chunk (under the header crc) bounds what we allocate before the
+  // chunk's own crc can be checked.
+  if (n == 0 || n > info_.count - decoded_ || n > info_.games_per_chunk)
     refuse(path_, chunk_at, "chunk claims " + std::to_string(n) + " games" + promised);
   if (len < n || len > uint64_t{n} * 61)
     refuse(path_, chunk_at + 4, "chunk payload length " + std::to_string(len) + " impossible for " +

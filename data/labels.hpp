@@ -23,7 +23,9 @@ struct PositionLabels {
 };
 
 // Fills out[0 .. g.length-1]. Correct across passes (the player to move is found by the rules,
-// never by move parity).
+// never by move parity). After the last move of a finished game (game_over), to_move is the
+// opponent of the last mover and mine_theirs is relative to that player; legal is 0.
+// Throws UserError naming the move if g is not a legal game.
 void label_game(const Game& g, PositionLabels* out);
 
 }  // namespace ogpt::data

@@ -239,11 +239,14 @@ struct GPT::Impl {
     return bf16 ? W_U.p.get() : static_cast<const void*>(p.w.W_U);
   }
 
-  // Matmul input from an f32 buffer: a bf16 copy in dmm, or the buffer itself.
-  const void* to_mm(const float* x, size_t n) {
-    if (!bf16) return x;
-    Scope sc(P::kConvert);
-    ops::convert(dmm.as<bf16_t>(), x, n);
+  // db += column sums of dy; returns dy as a matmul input (bf16 copy in dmm, or dy itself).
+  const void* bias_and_mm(float* db, const float* dy, int64_t N, int64_t C) {
+    Scope sc(P::kBias);
+    if (!bf16) {
+      if (db) ops::bias_backward(db, dy, N, C);
+      return dy;
+    }
+    ops::bias_backward(db, dmm.as<bf16_t>(), dy, N, C);
     return dmm.p.get();
   }
 
@@ -482,11 +485,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
     ops::crossentropy_backward(dl, logits.as<float>(), targets.data(),
                                count ? 1.0f / count : 0.0f, N, V);
   }
-  if (gw.b_U) {
-    Scope sc(P::kBias);
-    ops::bias_backward(gw.b_U, dl, N, V);
-  }
-  const void* dl_mm = to_mm(dl, N * V);
+  const void* dl_mm = bias_and_mm(gw.b_U, dl, N, V);
   float* dln_ = dln.as<float>();
   float* dres = dresid.as<float>();
   {
@@ -508,11 +507,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
     const BlockWeights& bw = w.blocks[l];
     BlockWeights& gb = gw.blocks[l];
     // MLP: resid_post = resid_mid + post W_out + b_out, post = gelu(pre), pre = ln2 W_in + b_in
-    {
-      Scope sc(P::kBias);
-      ops::bias_backward(gb.b_out, dres, N, d);
-    }
-    const void* d_mm = to_mm(dres, N * d);
+    const void* d_mm = bias_and_mm(gb.b_out, dres, N, d);
     float* dpost = dbig.as<float>();
     {
       Scope sc(P::kMatmulBwdWeights);
@@ -526,11 +521,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
       Scope sc(P::kGelu);
       ops::gelu_backward(dpost, dpost, s.pre.as<float>(), N * dm);
     }
-    {
-      Scope sc(P::kBias);
-      ops::bias_backward(gb.b_in, dpost, N, dm);
-    }
-    d_mm = to_mm(dpost, N * dm);
+    d_mm = bias_and_mm(gb.b_in, dpost, N, dm);
     {
       Scope sc(P::kMatmulBwdWeights);
       pl.mlp_in_dw.run(s.ln2_out.p.get(), d_mm, nullptr, gb.W_in);
@@ -545,11 +536,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
                               s.mean2.as<float>(), s.rstd2.as<float>(), N, d);
     }
     // attention: resid_mid = resid_pre + z W_O + b_O
-    {
-      Scope sc(P::kBias);
-      ops::bias_backward(gb.b_O, dres, N, d);
-    }
-    d_mm = to_mm(dres, N * d);
+    d_mm = bias_and_mm(gb.b_O, dres, N, d);
     float* dz_ = dz.as<float>();
     {
       Scope sc(P::kMatmulBwdWeights);
@@ -564,11 +551,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
       Scope sc(P::kAttention);
       ops::attention_backward(dqkv_, dz_, s.qkv.as<float>(), s.pattern.as<float>(), B, T, H, D);
     }
-    {
-      Scope sc(P::kBias);
-      ops::bias_backward(gb.b_Q, dqkv_, N, 3 * hd);  // b_Q, b_K, b_V are contiguous
-    }
-    d_mm = to_mm(dqkv_, N * 3 * hd);
+    d_mm = bias_and_mm(gb.b_Q, dqkv_, N, 3 * hd);  // b_Q, b_K, b_V are contiguous
     {
       Scope sc(P::kMatmulBwdWeights);
       pl.qkv_dw.run(s.ln1_out.p.get(), d_mm, nullptr, dWqkv.as<float>());
