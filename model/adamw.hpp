@@ -8,8 +8,8 @@
 //   p -= lr * wd * p             (decay specs only)
 //   p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
 //
-// Determinism: the update is element-wise (OpenMP over elements, any thread count gives the same
-// bits); the gradient norm sums fixed blocks of 4096 floats in double and then adds the block sums
+// Determinism: the update is element-wise (OpenMP over elements, AVX-512 where the build has it;
+// any thread count and the scalar reference give the same bits); the gradient norm sums fixed blocks of 4096 floats in double and then adds the block sums
 // in order, so it too is the same for every thread count.
 #include <cstddef>
 #include <cstdint>
