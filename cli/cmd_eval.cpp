@@ -44,7 +44,8 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     if (a->batch < 1) throw UserError("--batch must be at least 1", kUsage);
     if (a->threads > 0) omp_set_num_threads(a->threads);
     std::string path;
-    model::LoadedCheckpoint ck = model::load_model(a->model, cli::default_model_path(), &path);
+    auto gpt = model::load_gpt(a->model, cli::default_model_path(), a->batch,
+                               a->bf16 ? model::Precision::bf16 : model::Precision::f32, &path);
     std::vector<data::Game> games;
     if (!a->games_file.empty()) {
       games = data::read_all_games(a->games_file);
@@ -52,13 +53,10 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
       games.resize(a->random);
       data::generate_games(a->seed, model::kHeldOutFirst, games.size(), games.data());
     }
-    model::GPT gpt(ck.params.cfg, a->batch, a->bf16 ? model::Precision::bf16 : model::Precision::f32);
-    gpt.params = ck.params;
-    gpt.mark_params_changed();
     model::EvalResult res;
     {
       util::Progress bar("eval", games.size(), "games");  // stderr: JSON on stdout stays clean
-      res = model::evaluate(gpt, games, &bar);
+      res = model::evaluate(*gpt, games, &bar);
     }
     if (a->json) {
       nlohmann::json j = {{"model", path},
@@ -70,7 +68,7 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
                           {"excess_loss", res.excess_loss}};
       std::printf("%s\n", j.dump(2).c_str());
     } else {
-      std::printf("model          %s (%s)\n", path.c_str(), ck.params.cfg.describe().c_str());
+      std::printf("model          %s (%s)\n", path.c_str(), gpt->cfg().describe().c_str());
       std::printf("games          %llu (%llu positions with a next move)\n", (unsigned long long)res.games,
                   (unsigned long long)res.positions);
       std::printf("legal top-1    %.4f%%  (error %.4f%%)\n", 100 * res.legal_top1, 100 * (1 - res.legal_top1));

@@ -50,17 +50,14 @@ ogpt::cli::Command reg("predict", "The model's next-move distribution after some
     if (!legal) throw UserError("--moves: the game is over after move " + std::to_string(squares.size()), kUsage);
 
     std::string path;
-    model::LoadedCheckpoint ck = model::load_model(a->model, cli::default_model_path(), &path);
-    const model::Config& cfg = ck.params.cfg;
+    auto gpt = model::load_gpt(a->model, cli::default_model_path(), 1, model::Precision::f32, &path);
+    const model::Config& cfg = gpt->cfg();
     if (static_cast<int>(squares.size()) > cfg.n_ctx)
       throw UserError("--moves: the model reads at most " + std::to_string(cfg.n_ctx) + " moves", kUsage);
-    model::GPT gpt(cfg, 1, model::Precision::f32);
-    gpt.params = ck.params;
-    gpt.mark_params_changed();
     std::vector<uint8_t> tokens(cfg.n_ctx, 0);
     for (size_t i = 0; i < squares.size(); ++i) tokens[i] = static_cast<uint8_t>(square_to_token(squares[i]));
-    gpt.forward(tokens.data(), nullptr, 1);
-    const float* l = gpt.logits() + (squares.size() - 1) * cfg.d_vocab;
+    gpt->forward(tokens.data(), nullptr, 1);
+    const float* l = gpt->logits() + (squares.size() - 1) * cfg.d_vocab;
 
     // Softmax over the 60 square tokens (1..60).
     double mx = -INFINITY, z = 0;

@@ -33,4 +33,13 @@ LoadedCheckpoint load_model(const std::string& arg, const std::string& default_d
   return load_checkpoint(path);
 }
 
+std::unique_ptr<GPT> load_gpt(const std::string& arg, const std::string& default_dir, int max_batch,
+                              Precision precision, std::string* resolved) {
+  LoadedCheckpoint ck = load_model(arg, default_dir, resolved);
+  auto gpt = std::make_unique<GPT>(ck.params.cfg, max_batch, precision);
+  gpt->params = ck.params;
+  gpt->mark_params_changed();
+  return gpt;
+}
+
 }  // namespace ogpt::model

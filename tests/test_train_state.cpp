@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include "model/checkpoint.hpp"
+#include "model/model_path.hpp"
 #include "model/train_log.hpp"
 #include "model/train_state.hpp"
 #include "util/atomic_file.hpp"
@@ -171,4 +173,34 @@ TEST_CASE("svg plot: ticks, labels, series with gaps, log axis, escaping") {
   util::Plot empty;
   CHECK(util::render_svg(empty).find("</svg>") != std::string::npos);
   CHECK(util::render_svg_grid({p, empty, p}, 2).find("height=\"800\"") != std::string::npos);
+}
+
+TEST_CASE("model path: a file, a training directory, a directory with model.ckpt, the default") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("ogpt_test_mpath_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "run");
+  fs::create_directories(dir / "shipped");
+  fs::create_directories(dir / "empty");
+  ParamBlock p(preset("2x64"));
+  init_params(p, 1);
+  save_checkpoint((dir / "run" / "latest.ckpt").string(), p, WeightDtype::f32);
+  save_checkpoint((dir / "run" / "previous.ckpt").string(), p, WeightDtype::f32);
+  save_checkpoint((dir / "shipped" / "model.ckpt").string(), p, WeightDtype::bf16);
+  const std::string shipped = (dir / "shipped").string();
+  CHECK(resolve_model_path((dir / "run").string(), shipped) == (dir / "run" / "latest.ckpt").string());
+  CHECK(resolve_model_path((dir / "run" / "previous.ckpt").string(), shipped) ==
+        (dir / "run" / "previous.ckpt").string());
+  CHECK(resolve_model_path("", shipped) == (dir / "shipped" / "model.ckpt").string());
+  CHECK_THROWS_WITH_AS(resolve_model_path((dir / "empty").string(), shipped),
+                       doctest::Contains("without latest.ckpt"), UserError);
+  CHECK_THROWS_WITH_AS(resolve_model_path((dir / "nope").string(), shipped), doctest::Contains("no such file"),
+                       UserError);
+  CHECK_THROWS_WITH_AS(resolve_model_path("", (dir / "nope").string()), doctest::Contains("no --model given"),
+                       UserError);
+  std::string used;
+  auto ck = load_model((dir / "run").string(), shipped, &used);
+  CHECK(used == (dir / "run" / "latest.ckpt").string());
+  CHECK(ck.params.data == p.data);
+  fs::remove_all(dir);
 }
