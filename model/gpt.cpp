@@ -421,25 +421,31 @@ float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_
                  s.ln2_out.as<Tm>(), s.mean2.as<float>(), s.rstd2.as<float>(), bw.ln2_w, bw.ln2_b,
                  B, hk, {&nm.resid_mid}, nm.ln2_scale, nm.ln2_norm);
     float* pre = s.pre.as<float>();
-    {
+    if (!train && !hk.wants(nm.pre) && !hk.wants(nm.post)) {
+      // inference: GELU as a matmul post-op, straight into the matmul type; no f32 pre
       Scope sc(P::kMatmulFwd);
-      pl.mlp_in.run(s.ln2_out.p.get(), w_in(p, l), bw.b_in, pre);
-    }
-    hk.run(nm.pre, pre, {B, T, dm});
-    if (bf16 && hk.wants(nm.post)) {
-      if (hook_a.bytes < static_cast<size_t>(rows() * std::max(d, dm) * 4)) {
-        hook_a.alloc(rows() * std::max(d, dm) * 4);
-        hook_b.alloc(rows() * std::max(d, dm) * 4);
-      }
-      ops::gelu_forward(hook_a.as<float>(), pre, N * dm);
-      hk.run(nm.post, hook_a.as<float>(), {B, T, dm});
-      ops::convert(s.post.as<bf16_t>(), hook_a.as<float>(), N * dm);
+      pl.mlp_in_gelu.run(s.ln2_out.p.get(), w_in(p, l), bw.b_in, s.post.p.get());
     } else {
       {
-        Scope sc(P::kGelu);
-        ops::gelu_forward(s.post.as<Tm>(), pre, N * dm);
+        Scope sc(P::kMatmulFwd);
+        pl.mlp_in.run(s.ln2_out.p.get(), w_in(p, l), bw.b_in, pre);
       }
-      if (!bf16) hk.run(nm.post, s.post.as<float>(), {B, T, dm});
+      hk.run(nm.pre, pre, {B, T, dm});
+      if (bf16 && hk.wants(nm.post)) {
+        if (hook_a.bytes < static_cast<size_t>(rows() * std::max(d, dm) * 4)) {
+          hook_a.alloc(rows() * std::max(d, dm) * 4);
+          hook_b.alloc(rows() * std::max(d, dm) * 4);
+        }
+        ops::gelu_forward(hook_a.as<float>(), pre, N * dm);
+        hk.run(nm.post, hook_a.as<float>(), {B, T, dm});
+        ops::convert(s.post.as<bf16_t>(), hook_a.as<float>(), N * dm);
+      } else {
+        {
+          Scope sc(P::kGelu);
+          ops::gelu_forward(s.post.as<Tm>(), pre, N * dm);
+        }
+        if (!bf16) hk.run(nm.post, s.post.as<float>(), {B, T, dm});
+      }
     }
     {
       Scope sc(P::kMatmulFwd);
