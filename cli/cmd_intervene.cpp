@@ -257,13 +257,17 @@ int run_bench(const Common& c, const BenchArgs& b) {
       cases = make_cases(kind, co);
     }
     all.insert(all.end(), cases.begin(), cases.end());
+    std::vector<Prediction> before;  // the unedited model's predictions, shared by the methods
     for (Method m : methods) {
       Common cm = c;
       cm.method = method_name(m);
       const InterventionOptions opt = to_options(cm);
-      const auto res = run_cases(*gpt, probes, cases, opt, [&](size_t n) {
-        bar.update(done + n, std::string(method_name(m)) + " " + case_kind_name(kind));
-      });
+      const auto res = run_cases(
+          *gpt, probes, cases, opt,
+          [&](size_t n) { bar.update(done + n, std::string(method_name(m)) + " " + case_kind_name(kind)); },
+          before.empty() ? nullptr : &before);
+      if (before.empty())
+        for (auto& r : res) before.push_back(r.before);
       done += cases.size();
       for (CaseSet set : {CaseSet::reachable, CaseSet::unreachable}) {
         std::vector<CaseResult> part;
