@@ -3,6 +3,7 @@
 // edit is exactly the edited board's legal set).
 //   othello-gpt intervene --moves "f5 d6 c3 d3" --cell e4 --to mine [--method linear|gradient]
 //   othello-gpt intervene bench --cases 1000 --seed 1 [--json] [--svg FILE]
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/registry.hpp"
+#include "interventions/case_file.hpp"
 #include "interventions/load.hpp"
 #include "interventions/report.hpp"
 #include "othello/game_record.hpp"
@@ -191,7 +193,7 @@ int run_one(const Common& c, const std::string& moves_text, const std::string& c
 struct BenchArgs {
   int cases = 1000;
   uint64_t seed = 1;
-  std::string methods = "linear,gradient", kinds = "flip,erase", svg;
+  std::string methods = "linear,gradient", kinds = "flip,erase", svg, save_cases, cases_file;
   uint64_t max_nodes = 5000;
   int batch = 64;
   bool any_change = false;
@@ -227,34 +229,64 @@ int run_bench(const Common& c, const BenchArgs& b) {
   std::string model_path;
   auto gpt = load_gpt(c.model, cli::default_model_path(), b.batch, &model_path);
   std::vector<BenchRow> rows;
-  util::Progress bar("intervene bench", uint64_t(b.cases) * 2 * kinds.size() * methods.size(), "cases", true);
+  const std::vector<EditCase> from_file = b.cases_file.empty() ? std::vector<EditCase>{} : load_cases(b.cases_file);
+  uint64_t total = 0;
+  if (!b.cases_file.empty()) {
+    for (auto& c : from_file)
+      if (std::find(kinds.begin(), kinds.end(), c.kind) != kinds.end()) total += methods.size();
+  } else {
+    total = uint64_t(b.cases) * 2 * kinds.size() * methods.size();
+  }
+  util::Progress bar("intervene bench", total, "cases", true);
   uint64_t done = 0;
+  std::vector<EditCase> all;
   for (CaseKind kind : kinds) {
-    CaseOptions co;
-    co.seed = b.seed;
-    co.per_set = b.cases;
-    co.max_nodes = b.max_nodes;
-    co.require_change = !b.any_change;
-    co.max_moves = std::min(co.max_moves, gpt->cfg().n_ctx);
-    bar.update(done, std::string("sampling ") + case_kind_name(kind) + " cases");
-    const std::vector<EditCase> cases = make_cases(kind, co);
+    std::vector<EditCase> cases;
+    if (!b.cases_file.empty()) {
+      for (auto& c : from_file)
+        if (c.kind == kind && (int)c.moves.size() <= gpt->cfg().n_ctx) cases.push_back(c);
+      if (cases.empty()) continue;
+    } else {
+      CaseOptions co;
+      co.seed = b.seed;
+      co.per_set = b.cases;
+      co.max_nodes = b.max_nodes;
+      co.require_change = !b.any_change;
+      co.max_moves = std::min(co.max_moves, gpt->cfg().n_ctx);
+      bar.update(done, std::string("sampling ") + case_kind_name(kind) + " cases");
+      cases = make_cases(kind, co);
+    }
+    all.insert(all.end(), cases.begin(), cases.end());
+    std::vector<Prediction> before;  // the unedited model's predictions, shared by the methods
     for (Method m : methods) {
       Common cm = c;
       cm.method = method_name(m);
       const InterventionOptions opt = to_options(cm);
-      const auto res = run_cases(*gpt, probes, cases, opt, [&](size_t n) {
-        bar.update(done + n, std::string(method_name(m)) + " " + case_kind_name(kind));
-      });
+      const auto res = run_cases(
+          *gpt, probes, cases, opt,
+          [&](size_t n) { bar.update(done + n, std::string(method_name(m)) + " " + case_kind_name(kind)); },
+          before.empty() ? nullptr : &before);
+      if (before.empty())
+        for (auto& r : res) before.push_back(r.before);
       done += cases.size();
       for (CaseSet set : {CaseSet::reachable, CaseSet::unreachable}) {
         std::vector<CaseResult> part;
+        double moves = 0, proven = 0;
         for (size_t i = 0; i < cases.size(); ++i)
-          if (cases[i].set == set) part.push_back(res[i]);
+          if (cases[i].set == set) {
+            part.push_back(res[i]);
+            moves += cases[i].moves.size();
+            proven += cases[i].proven;
+          }
+        if (part.empty()) continue;
         rows.push_back(summarise(method_name(m), case_kind_name(kind), case_set_name(set), part));
+        rows.back().prefix_mean = moves / part.size();
+        rows.back().proven = proven / part.size();
       }
     }
   }
   bar.finish();
+  if (!b.save_cases.empty()) save_cases(b.save_cases, all);
   if (!b.svg.empty())
     util::write_file_atomic(b.svg, bench_svg(rows, "Intervention errors (top-N), " + std::to_string(b.cases) +
                                                        " cases per set, seed " + std::to_string(b.seed)));
@@ -263,19 +295,27 @@ int run_bench(const Common& c, const BenchArgs& b) {
     for (auto& r : rows)
       j.push_back({{"method", r.method}, {"kind", r.kind}, {"set", r.set}, {"cases", r.cases},
                    {"errors_mean", r.errors_mean}, {"errors_ci95", r.errors_ci95}, {"null_mean", r.null_mean},
-                   {"null_ci95", r.null_ci95}, {"legal_changed_mean", r.changed_mean}, {"exact", r.reached}});
+                   {"null_ci95", r.null_ci95}, {"legal_changed_mean", r.changed_mean}, {"exact", r.reached},
+                   {"prefix_mean", r.prefix_mean}, {"proven", r.proven}});
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  std::printf("model %s, %d cases per set, seed %llu\n", model_path.c_str(), b.cases, (unsigned long long)b.seed);
-  std::printf("%-9s %-6s %-12s %6s  %-17s %-13s %8s %7s\n", "method", "kind", "set", "cases", "errors (95% CI)",
-              "null (95% CI)", "changed", "exact");
+  if (b.cases_file.empty())
+    std::printf("model %s, %d cases per set, seed %llu\n", model_path.c_str(), b.cases, (unsigned long long)b.seed);
+  else
+    std::printf("model %s, cases from %s\n", model_path.c_str(), b.cases_file.c_str());
+  std::printf("%-9s %-6s %-12s %6s  %-17s %-13s %8s %7s %7s %7s\n", "method", "kind", "set", "cases",
+              "errors (95% CI)", "null (95% CI)", "changed", "exact", "prefix", "proven");
   for (auto& r : rows)
-    std::printf("%-9s %-6s %-12s %6d  %6.3f +- %-6.3f  %5.2f +- %-4.2f %8.2f %6.1f%%\n", r.method.c_str(), r.kind.c_str(),
-                r.set.c_str(), r.cases, r.errors_mean, r.errors_ci95, r.null_mean, r.null_ci95, r.changed_mean,
-                100.0 * r.reached);
+    std::printf("%-9s %-6s %-12s %6d  %6.3f +- %-6.3f  %5.2f +- %-4.2f %8.2f %6.1f%% %7.1f %6.1f%%\n", r.method.c_str(),
+                r.kind.c_str(), r.set.c_str(), r.cases, r.errors_mean, r.errors_ci95, r.null_mean, r.null_ci95,
+                r.changed_mean, 100.0 * r.reached, r.prefix_mean, 100.0 * r.proven);
   std::printf("errors = false positives + false negatives of the top-N (N = legal moves after the edit); null = the "
-              "unedited model against the edited board; changed = squares whose legality the edit changes\n");
+              "unedited model against the edited board; changed = squares whose legality the edit changes; exact = cases "
+              "with 0 errors; prefix = mean moves played; proven = set membership proven (witness game found, or "
+              "search exhausted; otherwise no witness within --max-nodes)\n"
+              "cases: a random game, a prefix length uniform in 1..59, a cell uniform among the occupied ones; only "
+              "edits that leave a legal move and change the legal set (unless --any-change)\n");
   if (!b.svg.empty()) std::printf("wrote %s\n", b.svg.c_str());
   return 0;
 }
@@ -302,6 +342,8 @@ cli::Command reg("intervene", "Edit a board cell inside the model and test the p
   bench->add_option("--max-nodes", ba->max_nodes, "Reachability search budget per case (positions)");
   bench->add_option("--batch", ba->batch, "Cases per model forward pass");
   bench->add_flag("--any-change", ba->any_change, "Keep edits that leave the legal set unchanged too");
+  bench->add_option("--save-cases", ba->save_cases, "Also write the case set used to this file");
+  bench->add_option("--cases-file", ba->cases_file, "Run the cases of this file (from --save-cases) instead of sampling");
   return [c, moves, cell, to, bench, bc, ba]() -> int {
     if (bench->parsed()) return run_bench(*bc, *ba);
     return run_one(*c, *moves, *cell, *to);

@@ -309,22 +309,36 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
 }
 
 // ---- bias gradient, cross-entropy ---------------------------------------------------------------
-void bias_backward(float* db, const float* dout, int N, int C) {
+// Rows are split into one contiguous range per thread; the per-thread column sums are added
+// in thread order (a fixed order for a fixed thread count). With out, the same pass writes the
+// bf16 copy of dout that the next matmuls read.
+void bias_backward(float* db, bf16_t* out, const float* dout, int N, int C) {
+  int nt_max = omp_get_max_threads();
+  std::vector<float> part(static_cast<size_t>(nt_max) * C, 0.0f);
+  int nt_used = 1;
 #pragma omp parallel if(worth_threads(static_cast<int64_t>(N) * C))
   {
     int nt = omp_get_num_threads(), it = omp_get_thread_num();
-    int c0 = C * it / nt, c1 = C * (it + 1) / nt;
-    if (c1 > c0) {
-      std::vector<float> acc(c1 - c0, 0.0f);
-      for (int64_t n = 0; n < N; ++n) {
-        const float* d = dout + n * C + c0;
-        float* a = acc.data();
+#pragma omp single
+    nt_used = nt;
+    int64_t n0 = static_cast<int64_t>(N) * it / nt, n1 = static_cast<int64_t>(N) * (it + 1) / nt;
+    float* acc = part.data() + static_cast<size_t>(it) * C;
+    for (int64_t n = n0; n < n1; ++n) {
+      const float* d = dout + n * C;
+      if (db) {
 #pragma omp simd
-        for (int c = 0; c < c1 - c0; ++c) a[c] += d[c];
+        for (int c = 0; c < C; ++c) acc[c] += d[c];
       }
-      for (int c = c0; c < c1; ++c) db[c] += acc[c - c0];
+      if (out) convert_run(out + n * C, d, C);
     }
   }
+  if (db)
+    for (int it = 0; it < nt_used; ++it)
+      for (int c = 0; c < C; ++c) db[c] += part[static_cast<size_t>(it) * C + c];
+}
+
+void bias_backward(float* db, const float* dout, int N, int C) {
+  bias_backward(db, nullptr, dout, N, C);
 }
 
 double crossentropy_forward(const float* logits, const uint8_t* targets, int N, int V,

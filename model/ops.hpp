@@ -69,6 +69,8 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n);
 
 // db[c] += sum_n dout[n,c]                                         dout [N,C]
 void bias_backward(float* db, const float* dout, int N, int C);
+// The same, also writing out [N,C] = bf16(dout) in the same pass (db may be null: convert only).
+void bias_backward(float* db, bf16_t* out, const float* dout, int N, int C);
 
 // Cross-entropy over rows whose target != 0.  logits [N,V], targets [N].
 // Returns the summed loss; *count = number of counted rows.

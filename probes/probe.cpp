@@ -343,8 +343,9 @@ TrainResult train_probe(Probe& p, const arma::fmat& X_train, const uint8_t* y_tr
   if (N == 0) throw UserError("no training positions for the probe");
   const arma::uword B = std::min<arma::uword>(std::max(1, opt.batch), N);
   const uint64_t steps_per_epoch = (N + B - 1) / B;
-  const uint64_t total_steps = std::max<uint64_t>(1, uint64_t(std::ceil(opt.max_epochs * double(steps_per_epoch))));
-  const uint64_t eval_every = opt.eval_every > 0 ? uint64_t(opt.eval_every) : std::max<uint64_t>(1, steps_per_epoch / 4);
+  const uint64_t total_steps = std::max<uint64_t>(
+      {1, uint64_t(std::ceil(opt.max_epochs * double(steps_per_epoch))), uint64_t(std::max(0, opt.min_steps))});
+  const uint64_t eval_every = opt.eval_every > 0 ? uint64_t(opt.eval_every) : std::max<uint64_t>(5, total_steps / 20);
   const bool have_val = X_val.n_cols > 0;
 
   Moments mW, mb, mW1, mb1;

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "data/game.hpp"
+#include "interventions/case_file.hpp"
 #include "interventions/cases.hpp"
+#include "util/error.hpp"
 #include "othello/game_record.hpp"
 
 using namespace ogpt::interventions;
@@ -133,4 +135,46 @@ TEST_CASE("interventions case sets: reproducible by seed, usable, legality-chang
     }
     CHECK(differ > 0);
   }
+}
+
+TEST_CASE("interventions case files: round trip and refusals with byte offsets") {
+  CaseOptions opt;
+  opt.seed = 5;
+  opt.per_set = 4;
+  opt.max_nodes = 2000;
+  const auto cases = make_cases(CaseKind::erase, opt);
+  const std::string bytes = cases_to_bytes(cases);
+  const auto back = cases_from_bytes(bytes, "t.cases");
+  REQUIRE(back.size() == cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    CHECK(back[i].moves == cases[i].moves);
+    CHECK(back[i].cell == cases[i].cell);
+    CHECK(back[i].target == cases[i].target);
+    CHECK(back[i].kind == cases[i].kind);
+    CHECK(back[i].set == cases[i].set);
+    CHECK(back[i].proven == cases[i].proven);
+  }
+  auto refusal = [](const std::string& b) {
+    try {
+      cases_from_bytes(b, "t.cases");
+    } catch (const ogpt::UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(refusal(bytes.substr(0, 10)).find("too short") != std::string::npos);
+  std::string bad = bytes;
+  bad[0] = 'X';
+  CHECK(refusal(bad).find("bad magic") != std::string::npos);
+  bad = bytes;
+  bad[8] = 9;
+  CHECK(refusal(bad).find("version 9") != std::string::npos);
+  bad = bytes;
+  bad[bytes.size() - 1] ^= 1;
+  CHECK(refusal(bad).find("checksum") != std::string::npos);
+  CHECK(refusal(bytes.substr(0, bytes.size() - 1)).find("payload length") != std::string::npos);
+  // A well-formed file whose game prefix is illegal: a1 is never a first move.
+  std::vector<EditCase> illegal = {EditCase{{0}, 27, CellState::empty}};
+  CHECK(refusal(cases_to_bytes(illegal)).find("case 0") != std::string::npos);
+  CHECK(refusal(cases_to_bytes(illegal)).find("t.cases: ") == 0);
 }

@@ -99,6 +99,15 @@ TEST_CASE("intervene cli: bench rows and chart, saliency map, refusals") {
     for (const char* k : {"method", "kind", "set", "errors_ci95"}) CHECK(row.contains(k));
   }
   CHECK(ogpt::util::read_file(svg).find("<svg") == 0);
+  // The same cases saved and rerun from the file give the same rows.
+  const std::string cases = (m.dir / "set.cases").string();
+  const std::string common = "intervene bench " + m.args() + " --layer 1 --steps 20 --json --methods linear ";
+  const auto j1 = nlohmann::json::parse(run_cli(common + "--cases 3 --seed 2 --max-nodes 500 --save-cases " + cases, &rc));
+  CHECK(rc == 0);
+  const auto j2 = nlohmann::json::parse(run_cli(common + "--cases-file " + cases, &rc));
+  CHECK(rc == 0);
+  CHECK(j1 == j2);
+  CHECK(j1.size() == 4);
   const std::string map = (m.dir / "map.svg").string();
   run_cli("saliency " + m.args() + " --layer 1 --moves 'f5 d6 c3' --out " + map, &rc);
   CHECK(rc == 0);

@@ -202,11 +202,16 @@ TEST_CASE("cross-entropy ignores padding; its gradient; bias gradient") {
   check_grad("logits", lg, dl, [&] { return ref::crossentropy(lg.data(), tgt.data(), N, V); });
   std::vector<float> db(V, 1.0f);
   ops::bias_backward(db.data(), dl.data(), N, V);
+  std::vector<float> db2(V, 1.0f);
+  std::vector<ops::bf16_t> dlb(N * V);
+  ops::bias_backward(db2.data(), dlb.data(), dl.data(), N, V);  // fused with the bf16 copy
   for (int v = 0; v < V; ++v) {
     double s = 1.0;
     for (int n = 0; n < N; ++n) s += dl[n * V + v];
     CHECK(std::fabs(db[v] - s) < 1e-6);
+    CHECK(db2[v] == db[v]);
   }
+  for (int i = 0; i < N * V; ++i) REQUIRE(dlb[i] == ops::to_bf16(dl[i]));
 }
 
 TEST_CASE("oneDNN matmuls: plain, transposed operands, bias, accumulate; f32 and bf16") {

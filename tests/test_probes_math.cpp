@@ -19,6 +19,7 @@ double fit_and_score(Kind kind, const arma::fmat& X, const std::vector<uint8_t>&
   if (epochs > 0) opt.max_epochs = epochs;
   if (lr > 0) opt.lr = lr;
   opt.batch = batch;
+  opt.min_steps = 0;
   train_probe(p, X.cols(0, n_train - 1), y.data(), X.cols(n_train, n_train + n_val - 1), y.data() + n_train * 64, opt);
   const size_t n_test = X.n_cols - n_train - n_val;
   std::vector<uint8_t> pred;

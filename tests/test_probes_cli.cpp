@@ -1,0 +1,99 @@
+// The probe subcommands end to end on a small randomly initialised model: train writes a probe
+// file whose metadata matches its JSON, eval writes the board picture, show lines the true board
+// up with the engine (position t = the board after move t), bad inputs get the right exit codes.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/checkpoint.hpp"
+#include "model/config.hpp"
+#include "probes/probe_file.hpp"
+#include "util/atomic_file.hpp"
+
+namespace {
+// Runs the CLI; stdout only (progress and errors go to stderr) unless merge_stderr.
+std::string run(const std::string& args, int* rc, bool merge_stderr = false) {
+  const std::string cmd = std::string(OGPT_CLI) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* f = popen(cmd.c_str(), "r");
+  REQUIRE(f != nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  const int status = pclose(f);
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+std::string tmp(const std::string& name) { return "/tmp/ogpt_test_probecli_" + std::to_string(::getpid()) + "_" + name; }
+}  // namespace
+
+TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
+  using nlohmann::json;
+  ogpt::model::ParamBlock params(ogpt::model::preset("2x64"));
+  ogpt::model::init_params(params, 3);
+  const std::string model = tmp("m.ckpt"), probe = tmp("p.probe"), svg = tmp("acc.svg"), npy = tmp("npy");
+  ogpt::model::save_checkpoint(model, params, ogpt::model::WeightDtype::f32);
+  int rc = 0;
+
+  std::string out = run("probe train -q --json --model " + model +
+                            " --random 60 --seed 7 --hook resid_post --layer 2 --basis mine-theirs --kind linear "
+                            "--probe-batch 512 --epochs 2 --out " + probe,
+                        &rc);
+  REQUIRE(rc == 0);
+  const json j = json::parse(out);
+  CHECK(j["hook"] == "blocks.1.hook_resid_post");
+  CHECK(j["layer"] == 2);
+  CHECK(j["basis"] == "mine-theirs");
+  const double acc = j["test"]["accuracy"].get<double>();
+  CHECK(acc > 0.3);
+  CHECK(acc <= 1.0);
+  CHECK(j["test"]["cell_accuracy"].size() == 64);
+  const ogpt::probes::Probe p = ogpt::probes::load_probe(probe);
+  CHECK(p.d == 64);
+  CHECK(p.layer == 2);
+  CHECK(p.info.games_train + p.info.games_val + p.info.games_test == 60);
+  CHECK(p.info.test_accuracy == doctest::Approx(acc).epsilon(1e-6));
+
+  out = run("probe eval -q --json --probe " + probe + " --model " + model + " --random 20 --seed 8 --svg " + svg, &rc);
+  REQUIRE(rc == 0);
+  const json e = json::parse(out);
+  CHECK(e["eval"]["accuracy"].get<double>() > 0.3);
+  const std::string pic = ogpt::util::read_file(svg);
+  CHECK(pic.find("<svg") == 0);
+  CHECK(pic.find("<title>a1: ") != std::string::npos);
+  CHECK(pic.find("<title>h8: ") != std::string::npos);
+
+  // After f5 (black), white is to move: mine = white = d4; theirs = black = e4, d5, e5 (flipped), f5.
+  out = run("probe show --json --probe " + probe + " --model " + model + " --moves f5", &rc);
+  REQUIRE(rc == 0);
+  const json s = json::parse(out);
+  CHECK(s["to_move"] == "white");
+  CHECK(s["true"][27] == "mine");
+  for (int sq : {28, 35, 36, 37}) CHECK(s["true"][sq] == "theirs");
+  CHECK(s["true"][0] == "empty");
+  CHECK(s["probe"].size() == 64);
+
+  out = run("probe export --probe " + probe + " --out " + npy, &rc);
+  CHECK(rc == 0);
+  CHECK(std::filesystem::exists(npy + "/W.npy"));
+  CHECK(std::filesystem::exists(npy + "/direction_mine_minus_theirs.npy"));
+
+  // Refusals: a corrupted probe file (exit 3, names the file), a layer the model lacks (exit 2).
+  std::string bytes = ogpt::util::read_file(probe);
+  bytes[bytes.size() - 5] ^= 0x40;
+  ogpt::util::write_file_atomic(probe, bytes);
+  out = run("probe eval --probe " + probe + " --model " + model + " --random 5", &rc, true);
+  CHECK(rc == 3);
+  CHECK(out.find("corrupted") != std::string::npos);
+  CHECK(out.find(probe) != std::string::npos);
+  out = run("probe train -q --model " + model + " --random 5 --layer 7", &rc, true);
+  CHECK(rc == 2);
+  CHECK(out.find("out of range") != std::string::npos);
+
+  for (const auto& f : {model, probe, svg}) ::unlink(f.c_str());
+  std::filesystem::remove_all(npy);
+}

@@ -1,0 +1,209 @@
+// `othello-gpt train`, `eval` and `predict` end to end on a tiny run (2x64, batch 8).
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "data/game_file.hpp"
+#include "model/checkpoint.hpp"
+#include "model/train_state.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+// Runs the CLI; returns stdout, exit code in *rc, stderr in *err (if given).
+std::string run_cli(const std::string& args, int* rc, std::string* err = nullptr) {
+  std::string errfile = (fs::temp_directory_path() / ("ogpt_cli_err_" + std::to_string(::getpid()))).string();
+  std::string cmd = std::string(OGPT_CLI) + " " + args + " 2>" + errfile;
+  FILE* f = popen(cmd.c_str(), "r");
+  REQUIRE(f != nullptr);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  int status = pclose(f);
+  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (err) {
+    FILE* e = std::fopen(errfile.c_str(), "r");
+    err->clear();
+    if (e) {
+      for (size_t n; (n = fread(buf, 1, sizeof buf, e)) > 0;) err->append(buf, n);
+      std::fclose(e);
+    }
+  }
+  fs::remove(errfile);
+  return out;
+}
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / ("ogpt_" + name + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string str(const std::string& sub = "") const { return (sub.empty() ? path : path / sub).string(); }
+};
+
+// Starts a long tiny training run in the background; returns its pid once log.csv has `lines` lines.
+pid_t start_long_run(const std::string& run, const char* ckpt_minutes, size_t lines_wanted, size_t* lines) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::freopen("/dev/null", "w", stderr);
+    execl(OGPT_CLI, OGPT_CLI, "train", "--preset", "2x64", "--batch", "8", "--val-games", "8", "--threads", "1",
+          "--f32", "--games", "10000000", "--log-every", "1", "--val-every", "0", "--ckpt-every-minutes",
+          ckpt_minutes, "--out", run.c_str(), nullptr);
+    _exit(127);
+  }
+  auto start = std::chrono::steady_clock::now();
+  *lines = 0;
+  while (*lines < lines_wanted && std::chrono::steady_clock::now() - start < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    *lines = 0;
+    if (FILE* f = std::fopen((run + "/log.csv").c_str(), "r")) {
+      for (int c; (c = std::fgetc(f)) != EOF;) *lines += c == '\n';
+      std::fclose(f);
+    }
+  }
+  return pid;
+}
+
+const std::string kTiny = "train --preset 2x64 --batch 8 --val-games 16 --threads 1 --f32 ";
+}  // namespace
+
+TEST_CASE("train cli: train, refuse, extend, eval, predict") {
+  TempDir tmp("train_cli");
+  std::string run = tmp.str("run");
+  int rc = -1;
+  std::string err;
+  json j = json::parse(run_cli(kTiny + "--games 64 --out " + run + " --json", &rc));
+  REQUIRE(rc == 0);
+  CHECK(j["status"] == "done");
+  CHECK(j["steps"] == 8);
+  CHECK(j["games"] == 64);
+  CHECK(j["val_legal_top1"].get<double>() >= 0);
+  for (const char* f : {"latest.ckpt", "previous.ckpt", "log.csv", "curve.svg"}) CHECK(fs::exists(fs::path(run) / f));
+
+  run_cli(kTiny + "--games 64 --out " + run, &rc, &err);
+  CHECK(rc == 2);
+  CHECK(err.find("--resume") != std::string::npos);
+  run_cli("train --preset 2x64 --batch 16 --games 64 --threads 1 --resume --out " + run, &rc, &err);
+  CHECK(rc == 2);
+  CHECK(err.find("--batch 16 (the run has 8)") != std::string::npos);
+  j = json::parse(run_cli("train --resume --games 96 --threads 1 --out " + run + " --json", &rc));
+  CHECK(rc == 0);
+  CHECK(j["steps"] == 12);
+
+  // eval on held-out random games equals eval on a file holding the same games.
+  json r = json::parse(run_cli("eval --model " + run + " --random 20 --seed 5 --json", &rc));
+  REQUIRE(rc == 0);
+  CHECK(r["games"] == 20);
+  CHECK(r["positions"].get<int>() > 20 * 50);
+  CHECK(r["legal_top1"].get<double>() >= 0);
+  CHECK(r["legal_top1"].get<double>() <= 1);
+  CHECK(r["entropy_floor"].get<double>() == doctest::Approx(2.0).epsilon(0.15));
+  CHECK(r["excess_loss"].get<double>() ==
+        doctest::Approx(r["loss"].get<double>() - r["entropy_floor"].get<double>()));
+  std::vector<ogpt::data::Game> games(20);
+  ogpt::data::generate_games(5, ogpt::model::kHeldOutFirst, games.size(), games.data());
+  ogpt::data::write_games(tmp.str("held.games"), games);
+  json f = json::parse(run_cli("eval --model " + run + "/latest.ckpt --games " + tmp.str("held.games") + " --json", &rc));
+  REQUIRE(rc == 0);
+  CHECK(f["positions"] == r["positions"]);
+  CHECK(f["loss"].get<double>() == doctest::Approx(r["loss"].get<double>()));
+  CHECK(f["legal_top1"] == r["legal_top1"]);
+  run_cli("eval --model " + run, &rc, &err);
+  CHECK(rc == 2);  // neither --games nor --random
+  run_cli("eval --model " + tmp.str("nope") + " --random 4", &rc, &err);
+  CHECK(rc == 4);
+  CHECK(err.find("nope") != std::string::npos);
+
+  // predict: the distribution over the 60 squares sums to 1; legal set and side to move.
+  json p = json::parse(run_cli("predict --model " + run + " --moves 'f5 d6 c3' --json", &rc));
+  REQUIRE(rc == 0);
+  CHECK(p["to_move"] == "white");
+  CHECK(p["legal"] == json({"d3", "f3", "f4", "g5"}));
+  CHECK(p["probabilities"].size() == 60);
+  CHECK(!p["probabilities"].contains("d4"));
+  double sum = 0;
+  for (auto& [sq, v] : p["probabilities"].items()) sum += v.get<double>();
+  CHECK(sum == doctest::Approx(1.0));
+  std::string text = run_cli("predict --model " + run + " --moves f5d6c3 --top 3", &rc);
+  CHECK(rc == 0);
+  CHECK(text.find("white to move") != std::string::npos);
+  CHECK(text.find(" 3. ") != std::string::npos);
+  run_cli("predict --model " + run + " --moves 'f5 f5'", &rc, &err);
+  CHECK(rc == 3);
+  CHECK(err.find("move 2") != std::string::npos);
+}
+
+TEST_CASE("train cli: an absurd learning rate stops with the non-finite exit code") {
+  TempDir tmp("train_cli_nan");
+  int rc = -1;
+  std::string err;
+  run_cli(kTiny + "--games 800 --lr 1e30 --warmup 0 --wd 0 --out " + tmp.str("run"), &rc, &err);
+  CHECK(rc == 5);
+  CHECK(err.find("non-finite") != std::string::npos);
+  auto c = ogpt::model::load_checkpoint(tmp.str("run") + "/latest.ckpt");
+  for (float w : c.params.data) REQUIRE(std::isfinite(w));
+}
+
+TEST_CASE("train cli: Ctrl-C finishes the step, saves and exits 130; --resume continues") {
+  TempDir tmp("train_cli_sigint");
+  std::string run = tmp.str("run");
+  // Wait until it has taken a few steps (log.csv: header, the step-0 row, then one row a step).
+  size_t lines = 0;
+  pid_t pid = start_long_run(run, "100", 5, &lines);
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(lines >= 5);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  auto c = ogpt::model::load_checkpoint(run + "/latest.ckpt");
+  auto st = ogpt::model::decode_train_state(c.extra, run);
+  CHECK(st.step >= 3);
+  CHECK(st.games_seen == 8 * static_cast<uint64_t>(st.step));
+  int rc = -1;
+  json j = json::parse(run_cli("train --resume --threads 1 --stop-after 2 --out " + run + " --json", &rc));
+  CHECK(rc == 0);
+  CHECK(j["status"] == "stopped");
+  CHECK(j["steps"] == st.step + 2);
+}
+
+TEST_CASE("train cli: kill -9 at any moment leaves a run that resumes, each logged step once") {
+  TempDir tmp("train_cli_kill");
+  std::string run = tmp.str("run");
+  size_t lines = 0;
+  pid_t pid = start_long_run(run, "0", 8, &lines);  // a checkpoint after every step
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(lines >= 8);
+  auto st = ogpt::model::decode_train_state(ogpt::model::load_checkpoint(run + "/latest.ckpt").extra, run);
+  int rc = -1;
+  json j = json::parse(run_cli("train --resume --threads 1 --stop-after 1 --out " + run + " --json", &rc));
+  CHECK(rc == 0);
+  CHECK(j["steps"] == st.step + 1);
+  std::FILE* f = std::fopen((run + "/log.csv").c_str(), "r");
+  REQUIRE(f);
+  char line[512];
+  std::vector<long> steps;
+  std::fgets(line, sizeof line, f);  // header
+  while (std::fgets(line, sizeof line, f)) steps.push_back(std::strtol(line, nullptr, 10));
+  std::fclose(f);
+  REQUIRE(!steps.empty());
+  for (size_t i = 0; i < steps.size(); ++i) CHECK(steps[i] == static_cast<long>(i));
+  CHECK(steps.back() == st.step + 1);
+}

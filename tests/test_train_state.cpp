@@ -1,0 +1,206 @@
+// The run's files apart from the model: the training state blob, resume config merging, the CSV
+// log and the SVG writer.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <unistd.h>
+
+#include "model/checkpoint.hpp"
+#include "model/model_path.hpp"
+#include "model/train_log.hpp"
+#include "model/train_state.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+#include "util/svg_plot.hpp"
+
+using namespace ogpt;
+using namespace ogpt::model;
+
+TEST_CASE("train state: encode/decode round trip, refusals") {
+  TrainState s;
+  s.run.preset = "2x64";
+  s.run.cfg = preset("2x64");
+  s.run.batch = 8;
+  s.run.total_games = 1234;
+  s.run.seed = 42;
+  s.run.games_file = "x.games";
+  s.run.schedule.lr = 3e-4;
+  s.run.hyper.clip = 0.5;
+  s.step = 17;
+  s.games_seen = 136;
+  s.data_pos = 99;
+  s.epoch = 3;
+  s.wall_s = 12.5;
+  s.threads = 2;
+  s.opt.reset(5);
+  s.opt.t = 17;
+  s.opt.m = {1, 2, 3, 4, 5};
+  s.opt.v[4] = 0.25f;
+  std::string blob = encode_train_state(s);
+  TrainState r = decode_train_state(blob, "f.ckpt");
+  CHECK(r.run.preset == "2x64");
+  CHECK(r.run.cfg == preset("2x64"));
+  CHECK(r.run.batch == 8);
+  CHECK(r.run.total_games == 1234);
+  CHECK(r.run.seed == 42);
+  CHECK(r.run.games_file == "x.games");
+  CHECK(r.run.schedule.lr == 3e-4);
+  CHECK(r.run.hyper.clip == 0.5);
+  CHECK(r.step == 17);
+  CHECK(r.games_seen == 136);
+  CHECK(r.data_pos == 99);
+  CHECK(r.epoch == 3);
+  CHECK(r.wall_s == 12.5);
+  CHECK(r.opt.t == 17);
+  CHECK(r.opt.m == s.opt.m);
+  CHECK(r.opt.v == s.opt.v);
+  CHECK_THROWS_AS(decode_train_state("", "f.ckpt"), UserError);
+  CHECK_THROWS_AS(decode_train_state(blob.substr(0, blob.size() / 2), "f.ckpt"), UserError);
+  std::string newer = blob;
+  newer[8] = 99;  // version 99
+  CHECK_THROWS_WITH_AS(decode_train_state(newer, "f.ckpt"), doctest::Contains("version 99"), UserError);
+}
+
+TEST_CASE("train state: resume accepts the same run and a longer one, refuses a different one") {
+  RunConfig stored;
+  stored.preset = "2x64";
+  stored.batch = 8;
+  stored.total_games = 800;
+  stored.seed = 3;
+  RunConfig req = stored;
+  // Nothing given: the stored run as it was.
+  CHECK(merge_resume(stored, req, {}, "d").total_games == 800);
+  // Given but equal: fine.
+  CHECK_NOTHROW(merge_resume(stored, req, {"preset", "batch", "seed", "lr"}, "d"));
+  // Longer: allowed, the schedule is re-planned.
+  req.total_games = 1600;
+  RunConfig m = merge_resume(stored, req, {"games"}, "d");
+  CHECK(m.total_games == 1600);
+  CHECK(m.schedule.total_steps == 200);
+  // Not given: a differing value in `req` (a default) is ignored.
+  req.batch = 256;
+  CHECK(merge_resume(stored, req, {}, "d").batch == 8);
+  // Given and different: refused, naming the option and both values.
+  CHECK_THROWS_WITH_AS(merge_resume(stored, req, {"batch"}, "d"), doctest::Contains("--batch 256 (the run has 8)"),
+                       UserError);
+  req = stored;
+  req.preset = "4x128";
+  CHECK_THROWS_WITH_AS(merge_resume(stored, req, {"preset"}, "d"), doctest::Contains("--preset"), UserError);
+  req = stored;
+  req.seed = 4;
+  CHECK_THROWS_AS(merge_resume(stored, req, {"seed"}, "d"), UserError);
+  req = stored;
+  req.total_games = 400;  // shrinking is not extending
+  CHECK_THROWS_WITH_AS(merge_resume(stored, req, {"games"}, "d"), doctest::Contains("only extending"), UserError);
+}
+
+TEST_CASE("train log: csv rows round trip; a resume drops rows after the checkpoint") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("ogpt_test_log_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    TrainLog log(dir.string(), -1);
+    for (int s = 0; s <= 30; s += 10) {
+      LogRow r;
+      r.step = s;
+      r.games = s * 8;
+      r.wall_s = s * 0.5;
+      r.lr = 1e-3;
+      r.train_loss = 3.0 - s * 0.01;
+      r.train_excess = 1.0 - s * 0.01;
+      if (s % 20 == 0) {
+        r.val_loss = 2.9;
+        r.val_excess = 0.9;
+        r.val_legal_top1 = 0.5 + s * 0.01;
+      }
+      r.grad_norm = 0.7;
+      log.append(r);
+    }
+    log.write_curve_svg("test");
+  }
+  auto rows = parse_log_csv(util::read_file((dir / "log.csv").string()), "log.csv");
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[3].step == 30);
+  CHECK(rows[3].games == 240);
+  CHECK(rows[3].train_loss == doctest::Approx(2.7));
+  CHECK(std::isnan(rows[1].val_loss));
+  CHECK(rows[2].val_legal_top1 == doctest::Approx(0.7));
+  std::string svg = util::read_file((dir / "curve.svg").string());
+  CHECK(svg.find("<svg") == 0);
+  CHECK(svg.find("polyline") != std::string::npos);
+  {
+    TrainLog log(dir.string(), 15);  // resumed from a checkpoint at step 15
+    CHECK(log.rows().size() == 2);
+  }
+  rows = parse_log_csv(util::read_file((dir / "log.csv").string()), "log.csv");
+  CHECK(rows.size() == 2);
+  CHECK(rows.back().step == 10);
+  // A line cut short by a kill at the end is dropped; one in the middle is an error.
+  std::string text = std::string(kLogHeader) + "\n10,80,1,0.001,3,1,,,,0.5\n20,160,2";
+  CHECK(parse_log_csv(text, "l").size() == 1);
+  text = std::string(kLogHeader) + "\n20,160,2\n10,80,1,0.001,3,1,,,,0.5\n";
+  CHECK_THROWS_WITH_AS(parse_log_csv(text, "l"), doctest::Contains("line 2"), UserError);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("svg plot: ticks, labels, series with gaps, log axis, escaping") {
+  auto t = util::nice_ticks(0, 1, 5);
+  REQUIRE(t.size() >= 3);
+  CHECK(t.front() == 0);
+  CHECK(t.back() == doctest::Approx(1));
+  for (size_t i = 1; i < t.size(); ++i) CHECK(t[i] > t[i - 1]);
+  auto big = util::nice_ticks(0, 2.3e6, 6);
+  CHECK(big[1] - big[0] == doctest::Approx(5e5));
+  CHECK(util::format_tick(1.5e6) == "1.5M");
+  CHECK(util::format_tick(20000) == "20k");
+  CHECK(util::format_tick(0.25) == "0.25");
+  util::Plot p;
+  p.title = "a < b & c";
+  p.log_y = true;
+  util::Series s;
+  s.name = "loss";
+  s.x = {1, 2, 3, 4, 5};
+  s.y = {1.0, 0.1, NAN, 0.01, -1};  // a gap (NaN) and a point a log axis cannot show
+  p.series.push_back(s);
+  std::string svg = util::render_svg(p);
+  CHECK(svg.find("a &lt; b &amp; c") != std::string::npos);
+  size_t lines = 0;
+  for (size_t at = 0; (at = svg.find("<polyline", at)) != std::string::npos; ++at) ++lines;
+  CHECK(lines == 2);  // split at the NaN; the negative point dropped
+  CHECK(svg.find(">0.01<") != std::string::npos);  // a decade tick
+  util::Plot empty;
+  CHECK(util::render_svg(empty).find("</svg>") != std::string::npos);
+  CHECK(util::render_svg_grid({p, empty, p}, 2).find("height=\"800\"") != std::string::npos);
+}
+
+TEST_CASE("model path: a file, a training directory, a directory with model.ckpt, the default") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("ogpt_test_mpath_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "run");
+  fs::create_directories(dir / "shipped");
+  fs::create_directories(dir / "empty");
+  ParamBlock p(preset("2x64"));
+  init_params(p, 1);
+  save_checkpoint((dir / "run" / "latest.ckpt").string(), p, WeightDtype::f32);
+  save_checkpoint((dir / "run" / "previous.ckpt").string(), p, WeightDtype::f32);
+  save_checkpoint((dir / "shipped" / "model.ckpt").string(), p, WeightDtype::bf16);
+  const std::string shipped = (dir / "shipped").string();
+  CHECK(resolve_model_path((dir / "run").string(), shipped) == (dir / "run" / "latest.ckpt").string());
+  CHECK(resolve_model_path((dir / "run" / "previous.ckpt").string(), shipped) ==
+        (dir / "run" / "previous.ckpt").string());
+  CHECK(resolve_model_path("", shipped) == (dir / "shipped" / "model.ckpt").string());
+  CHECK_THROWS_WITH_AS(resolve_model_path((dir / "empty").string(), shipped),
+                       doctest::Contains("without latest.ckpt"), UserError);
+  CHECK_THROWS_WITH_AS(resolve_model_path((dir / "nope").string(), shipped), doctest::Contains("no such file"),
+                       UserError);
+  CHECK_THROWS_WITH_AS(resolve_model_path("", (dir / "nope").string()), doctest::Contains("no --model given"),
+                       UserError);
+  std::string used;
+  auto ck = load_model((dir / "run").string(), shipped, &used);
+  CHECK(used == (dir / "run" / "latest.ckpt").string());
+  CHECK(ck.params.data == p.data);
+  fs::remove_all(dir);
+}
