@@ -140,24 +140,32 @@ void write_games(const std::string& path, const std::vector<Game>& games, GameFi
 GameReader::GameReader(std::string path, bool validate) : path_(std::move(path)), validate_(validate) {
   f_ = std::fopen(path_.c_str(), "rb");
   if (!f_) throw IoError("cannot open " + path_ + ": " + std::strerror(errno));
-  unsigned char h[kGameHeaderBytes];
-  size_t got = std::fread(h, 1, sizeof h, f_);
-  if (got < 8 || std::memcmp(h, kGameMagic, 8) != 0)
-    refuse(path_, 0, "not a game file (magic is not OGPTGAME)");
-  if (got < 12) refuse(path_, got, "truncated header");
-  uint32_t version = get_u32(h + 8);
-  if (version != kGameFileVersion)
-    refuse(path_, 8, "game file version " + std::to_string(version) + " is not supported (this build reads version " +
-                         std::to_string(kGameFileVersion) + ")");
-  if (got < kGameHeaderBytes) refuse(path_, got, "truncated header");
-  if (util::crc32(h, 44) != get_u32(h + 44)) refuse(path_, 44, "header crc32 mismatch (corrupted)");
-  info_.version = version;
-  info_.flags = get_u32(h + 12);
-  info_.count = get_u64(h + 16);
-  info_.seed = get_u64(h + 24);
-  info_.first = get_u64(h + 32);
-  info_.games_per_chunk = get_u32(h + 40);
-  offset_ = kGameHeaderBytes;
+  // A refusal below leaves the constructor, so the destructor will not close the file: do it
+  // here (else every refused file leaks a descriptor, and a long-lived process runs out).
+  try {
+    unsigned char h[kGameHeaderBytes];
+    size_t got = std::fread(h, 1, sizeof h, f_);
+    if (got < 8 || std::memcmp(h, kGameMagic, 8) != 0)
+      refuse(path_, 0, "not a game file (magic is not OGPTGAME)");
+    if (got < 12) refuse(path_, got, "truncated header");
+    uint32_t version = get_u32(h + 8);
+    if (version != kGameFileVersion)
+      refuse(path_, 8, "game file version " + std::to_string(version) + " is not supported (this build reads version " +
+                           std::to_string(kGameFileVersion) + ")");
+    if (got < kGameHeaderBytes) refuse(path_, got, "truncated header");
+    if (util::crc32(h, 44) != get_u32(h + 44)) refuse(path_, 44, "header crc32 mismatch (corrupted)");
+    info_.version = version;
+    info_.flags = get_u32(h + 12);
+    info_.count = get_u64(h + 16);
+    info_.seed = get_u64(h + 24);
+    info_.first = get_u64(h + 32);
+    info_.games_per_chunk = get_u32(h + 40);
+    offset_ = kGameHeaderBytes;
+  } catch (...) {
+    std::fclose(f_);
+    f_ = nullptr;
+    throw;
+  }
 }
 
 GameReader::~GameReader() {
@@ -185,8 +193,17 @@ bool GameReader::load_chunk(uint64_t skip_up_to, uint32_t* n_games) {
   if (len < n || len > uint64_t{n} * 61)
     refuse(path_, chunk_at + 4, "chunk payload length " + std::to_string(len) + " impossible for " +
                                     std::to_string(n) + " games");
-  payload_.resize(len);
-  got = std::fread(payload_.data(), 1, len, f_);
+  // Grow the buffer as bytes actually arrive: a 70-byte file claiming a 4 GiB chunk must not
+  // make the reader allocate 4 GiB before it finds the file is truncated.
+  payload_.clear();
+  got = 0;
+  while (got < len) {
+    const size_t step = std::min<size_t>(len - got, size_t{1} << 20);
+    payload_.resize(got + step);
+    const size_t g = std::fread(payload_.data() + got, 1, step, f_);
+    got += g;
+    if (g < step) break;
+  }
   if (got < len) refuse(path_, chunk_at + kChunkHeaderBytes + got, "truncated: file ends inside a chunk" + promised);
   uint32_t c = util::crc32(h, 8);
   c = util::crc32(payload_.data(), len, c);

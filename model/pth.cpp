@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -55,6 +56,10 @@ class Zip {
       out.assign(b_.data() + data, e.csize);
     } else if (e.method == 8) {
       if (e.usize > (uint64_t{1} << 40)) throw fail("entry '" + name + "' is absurdly large", data);
+      // Deflate expands at most ~1032:1: a larger claim is a lie (a tiny file asking for TiBs).
+      if (e.usize > e.csize * 1032 + 1024)
+        throw fail("entry '" + name + "' claims " + std::to_string(e.usize) + " bytes from " +
+                       std::to_string(e.csize) + " compressed (corrupted)", data);
       out.resize(e.usize);
       z_stream zs{};
       if (inflateInit2(&zs, -15) != Z_OK) throw fail("zlib init failed", data);
@@ -532,17 +537,26 @@ PthFile parse_pth(std::string_view bytes, const std::string& what) {
     // The elements touched: offset + sum (size-1)*stride must stay inside the storage.
     uint64_t numel = 1, last = 0;
     if (t.offset < 0) throw bad("negative storage offset");
+    const bool empty = std::find(t.size.begin(), t.size.end(), 0) != t.size.end();
     for (size_t d = 0; d < t.size.size(); ++d) {
       if (t.size[d] < 0 || t.stride[d] < 0) throw bad("negative size or stride");
       const auto sz = static_cast<uint64_t>(t.size[d]);
       if (sz != 0 && numel > (uint64_t{1} << 40) / sz) throw bad("absurdly large");
       numel *= sz;
       if (sz > 0) {
-        if (static_cast<uint64_t>(t.stride[d]) > (uint64_t{1} << 40)) throw bad("absurd stride");
-        last += (sz - 1) * static_cast<uint64_t>(t.stride[d]);
+        const auto st = static_cast<uint64_t>(t.stride[d]);
+        if (st > (uint64_t{1} << 40)) throw bad("absurd stride");
+        // (sz - 1) * st must not wrap around 64 bits (2^24 * 2^40 = 0) and fool the check below.
+        if (!empty && st != 0 && sz - 1 > s.numel / st)
+          throw bad("view reaches past its storage of " + std::to_string(s.numel) + " values");
+        last += (sz - 1) * st;
       }
     }
-    if (numel > 0 && static_cast<uint64_t>(t.offset) + last >= s.numel)
+    // Stride 0 (an expanded view) may repeat values, but not into more memory than a state dict
+    // could need: 4 stored values must not become 2^40 floats.
+    if (numel > s.numel && numel > (uint64_t{1} << 28))
+      throw bad("view expands " + std::to_string(s.numel) + " stored values to " + std::to_string(numel));
+    if (numel > 0 && (static_cast<uint64_t>(t.offset) >= s.numel || last >= s.numel - static_cast<uint64_t>(t.offset)))
       throw bad("view [offset " + std::to_string(t.offset) + "] reaches past its storage of " +
                 std::to_string(s.numel) + " values");
     Tensor out_t;
@@ -550,7 +564,7 @@ PthFile parse_pth(std::string_view bytes, const std::string& what) {
     out_t.data.resize(numel);
     bool contiguous = true;
     int64_t expect = 1;
-    for (size_t d = t.size.size(); d-- > 0;) {
+    for (size_t d = t.size.size(); numel > 0 && d-- > 0;) {  // numel 0: sizes may be huge, skip
       if (t.size[d] != 1 && t.stride[d] != expect) contiguous = false;
       expect *= t.size[d];
     }

@@ -101,7 +101,10 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& wha
   const uint64_t data_size = bytes.size() - data_start;
 
   SafetensorsFile f;
-  for (auto& [name, entry] : header.items()) {
+  for (auto& item : header.items()) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in the lambda below.
+    const std::string& name = item.key();
+    auto& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw fail("__metadata__ is not an object", 8);
       for (auto& [k, v] : entry.items()) {

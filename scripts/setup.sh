@@ -11,7 +11,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-torch) need+=(python3-torch python3-numpy) ;;
     --with-browser) need+=(chromium nodejs npm) ;;
-    --with-fuzz) need+=(clang libclang-rt-14-dev) ;;
+    --with-fuzz) need+=(clang libclang-rt-14-dev libomp-dev) ;;  # libomp: clang's OpenMP
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

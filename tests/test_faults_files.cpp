@@ -1,0 +1,150 @@
+// Hostile files through the real CLI: every reader refuses junk with exit code 3 and one line
+// naming the file (never a crash, never exit 1); a tiny file that claims a huge size is refused
+// without allocating it; and a kill -9 or a full disk while a checkpoint is written keeps the
+// old checkpoint.
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "data/game_file.hpp"
+#include "tests/test_faults_support.hpp"
+#include "util/checksum.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+#if __has_include("model/import.hpp")
+#include "model/checkpoint.hpp"
+#endif
+
+using namespace ogpt;
+using namespace ogpt::faults;
+
+namespace {
+// A 60-byte game file whose one chunk claims 4 GiB of payload (the header crc is right).
+std::string huge_chunk_claim() {
+  std::string h(data::kGameHeaderBytes, '\0');
+  std::memcpy(h.data(), data::kGameMagic, 8);
+  auto put32 = [&](size_t at, uint32_t v) { std::memcpy(h.data() + at, &v, 4); };
+  auto put64 = [&](size_t at, uint64_t v) { std::memcpy(h.data() + at, &v, 8); };
+  put32(8, data::kGameFileVersion);
+  put64(16, uint64_t{1} << 40);  // game count
+  put32(40, 0xFFFFFFFFu);  // chunks of any size: the chunk claim is bounded only by the file
+  put32(44, util::crc32(h.data(), 44));
+  uint32_t chunk[3] = {70409300u, 0xFFFFFFF0u, 0};  // games, payload bytes (<= 61 per game), crc
+  h.append(reinterpret_cast<const char*>(chunk), 12);
+  return h + std::string(10, '\0');
+}
+
+// The refusal is the last line of stderr (a progress bar may come before it): one line,
+// "othello-gpt: <file>: ...".
+void check_refused(const CliResult& r, const std::string& file) {
+  INFO("stderr: " << r.err);
+  CHECK(r.code == kBadInput);
+  REQUIRE(!r.err.empty());
+  CHECK(r.err.back() == '\n');
+  const size_t start = r.err.find_last_of('\n', r.err.size() - 2);
+  const std::string last = r.err.substr(start == std::string::npos ? 0 : start + 1);
+  CHECK(last.rfind("othello-gpt: ", 0) == 0);
+  CHECK(last.find(file) != std::string::npos);
+}
+}  // namespace
+
+TEST_CASE("faults: a tiny game file claiming a 4 GiB chunk is refused without allocating it") {
+  ScratchDir d("huge-claim");
+  const std::string in = d / "claim.games";
+  util::write_file_atomic(in, huge_chunk_claim());
+  ChildSetup small;
+  if (!kAddressSanitizer) small.as_limit = rlim_t{1536} << 20;  // 1.5 GiB of address space
+  auto r = run_cli({"export-games", "--in", in, "--out", d / "out.txt"}, d.path.string(), small);
+  check_refused(r, in);
+  CHECK(r.err.find("truncated") != std::string::npos);
+  CHECK(r.err.find("byte offset") != std::string::npos);
+}
+
+TEST_CASE("faults: every reader refuses junk with exit code 3 and a line naming the file") {
+  ScratchDir d("junk");
+  // Junk of several shapes: empty, text, a wrong magic, random bytes.
+  std::string random(3000, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (auto& c : random) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  const std::vector<std::pair<std::string, std::string>> junk = {
+      {"empty", ""}, {"text", "hello, world\n"}, {"magic", "OGPTGAME\x02\0\0\0"}, {"random", random}};
+  for (auto& [tag, bytes] : junk) {
+    const std::string f = d / ("junk-" + tag);
+    util::write_file_atomic(f, bytes);
+    INFO("junk " << tag);
+    check_refused(run_cli({"export-games", "--in", f}, d.path.string()), f);
+    if (tag != "empty")  // an empty .wtb is a valid-looking "no file"? no: 0 < 16 header bytes
+      check_refused(run_cli({"import-wthor", f, "--out", d / "w.games"}, d.path.string()), f);
+    if (tag == "random" || tag == "magic")  // text lists: empty and plain text lines differ
+      check_refused(run_cli({"import-games", "--text", f, "--out", d / "t.games"}, d.path.string()), f);
+#if __has_include("model/import.hpp")
+    for (const char* ext : {".pth", ".safetensors"}) {
+      const std::string g = f + ext;
+      util::write_file_atomic(g, bytes);
+      check_refused(run_cli({"import", "--from", g, "--out", d / "m.ckpt"}, d.path.string()), g);
+    }
+#endif
+  }
+  CHECK(!fs::exists(d.path / "w.games"));  // nothing written on a refusal
+  CHECK(!fs::exists(d.path / "t.games"));
+}
+
+namespace {
+size_t open_fds() {
+  size_t n = 0;
+  for (auto& e : fs::directory_iterator("/proc/self/fd")) n += !e.path().empty();
+  return n;
+}
+}  // namespace
+
+TEST_CASE("faults: refused files do not leak file descriptors") {
+  ScratchDir d("fds");
+  const std::string bad = d / "bad.games";
+  util::write_file_atomic(bad, "OGPTGAME\x01\0\0\0 this header is short");
+  const size_t before = open_fds();
+  for (int i = 0; i < 50; ++i) {
+    CHECK_THROWS_AS(data::GameReader r(bad), UserError);
+    CHECK_THROWS_AS(data::read_all_games(d / "missing.games"), UserError);
+  }
+  CHECK(open_fds() == before);
+}
+
+#if __has_include("model/import.hpp")
+TEST_CASE("faults: kill -9 or a full disk while writing a checkpoint keeps the old one") {
+  ScratchDir d("ckpt");
+  const std::string src = std::string(OGPT_SOURCE_DIR) + "/tests/fixtures/reference/model.pth";
+  const std::string out = d / "model.ckpt", ref = d / "ref.ckpt";
+  auto imp = [&](const std::string& o, const char* dtype) {
+    return std::vector<std::string>{"import", "--from", src, "--out", o, "--dtype", dtype};
+  };
+  REQUIRE(run_cli(imp(out, "bf16"), d.path.string()).code == 0);
+  const std::string old_bytes = slurp(out);
+  auto r = run_cli(imp(ref, "f32"), d.path.string());
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const std::string new_bytes = slurp(ref);
+  REQUIRE(new_bytes != old_bytes);
+
+  const int kKills = 8;
+  for (int i = 0; i < kKills; ++i) {
+    util::write_file_atomic(out, old_bytes);
+    const double at = kill_moment(i, kKills, r.seconds, 23);
+    const int st = run_cli_killed_after(imp(out, "f32"), at);
+    INFO("kill " << i << " at " << at << " s of " << r.seconds << " s, status " << st);
+    const std::string now = slurp(out);
+    CHECK((now == old_bytes || now == new_bytes));
+    auto c = model::load_checkpoint(out);  // and it loads (crc32 checked)
+    CHECK(c.params.data.size() == model::param_count(c.params.cfg));
+  }
+
+  ChildSetup full;
+  full.fsize_limit = 4096;  // far smaller than the checkpoint
+  util::write_file_atomic(out, old_bytes);
+  auto f = run_cli(imp(out, "f32"), d.path.string(), full);
+  CHECK(f.code == kIo);
+  CHECK(f.err.find(out) != std::string::npos);
+  CHECK(slurp(out) == old_bytes);
+}
+#endif
