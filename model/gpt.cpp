@@ -9,7 +9,8 @@
 // will see. Hooks that are not requested cost nothing: the fused fast paths (residual add + LN,
 // scores + softmax + mix, GELU as a matmul post-op) split into steps only where a requested hook
 // sits between them. backward() uses the saved, possibly edited, activations; an edit of an LN's
-// normalized output is not reflected in that LN's backward (its scale edit is).
+// hook_normalized (its output, after the affine, as in TransformerLens) is not reflected in that
+// LN's own backward (a hook_scale edit is).
 // The matmul weight copies (fused Wqkv, bf16 copies) are re-derived on the first forward after
 // mark_params_changed(): call it after changing params.
 #include "model/gpt.hpp"
@@ -277,7 +278,7 @@ struct GPT::Impl {
   void backward_t(const ParamBlock& p, ParamBlock& g);
 };
 
-// LayerNorm in TransformerLens steps (scale -> hook -> normalized -> hook -> affine), used only
+// LayerNorm in TransformerLens steps (scale -> hook -> normalized and affine -> hook), used only
 // when one of its hooks is requested. Backward then uses the (possibly edited) scale.
 template <class Tm>
 void GPT::Impl::layernorm_hooked(Tm* out, float* mean, float* rstd, const float* x, const float* w,
@@ -296,12 +297,13 @@ void GPT::Impl::layernorm_hooked(Tm* out, float* mean, float* rstd, const float*
   hk.run(scale_name, scale, {B, T, 1});
   for (int64_t n = 0; n < N; ++n) rstd[n] = 1.0f / scale[n];
   for (int64_t n = 0; n < N; ++n)
-    for (int64_t i = 0; i < d; ++i) norm[n * d + i] = (x[n * d + i] - mean[n]) * rstd[n];
+    for (int64_t i = 0; i < d; ++i) {
+      float xn = (x[n * d + i] - mean[n]) * rstd[n];
+      norm[n * d + i] = w ? xn * w[i] + b[i] : xn;
+    }
+  // TransformerLens hooks "normalized" after the affine: it is the LayerNorm's output
   hk.run(norm_name, norm, {B, T, d});
   Scope sc(P::kLayerNorm);
-  if (w)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < d; ++i) norm[n * d + i] = norm[n * d + i] * w[i] + b[i];
   ops::convert(out, norm, N * d);
 }
 
