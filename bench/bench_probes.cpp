@@ -48,7 +48,7 @@ void run(benchmark::State& state, Kind kind) {
 
 static void BM_LinearProbeEpoch1M(benchmark::State& state) { run(state, Kind::linear); }
 static void BM_MlpProbeEpoch1M(benchmark::State& state) { run(state, Kind::mlp); }
-BENCHMARK(BM_LinearProbeEpoch1M)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_MlpProbeEpoch1M)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_LinearProbeEpoch1M)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_MlpProbeEpoch1M)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime()->MeasureProcessCPUTime();
 
 BENCHMARK_MAIN();

@@ -323,17 +323,18 @@ int run_sweep(const SweepArgs& a) {
   // The linear representation hypothesis in one picture: accuracy vs layer, one line per
   // basis x kind x model, with the majority baselines.
   util::Plot plot;
-  plot.title = "Probe accuracy by layer (" + cfg.describe() + ")";
+  plot.title = "Probe accuracy by layer, " + cfg.describe() + " (m/t = mine/theirs, b/w = black/white)";
   plot.x_label = "layer (residual stream after k blocks)";
   plot.y_label = "test accuracy";
   plot.y_max = 1.0;
-  plot.width = 760;
+  plot.width = 860;
   plot.height = 460;
   for (int m = 0; m < (so.random_control ? 2 : 1); ++m)
     for (auto t : {probes::Target::mine_theirs, probes::Target::black_white})
       for (auto k : {probes::Kind::linear, probes::Kind::mlp}) {
         util::Series s;
-        s.name = std::string(probes::kind_name(k)) + " " + probes::target_name(t) + (m ? " (random model)" : "");
+        s.name = std::string(probes::kind_name(k)) + (t == probes::Target::mine_theirs ? " m/t" : " b/w") +
+                 (m ? " random" : "");
         s.markers = true;
         for (const auto& r : rows)
           if (r.target == t && r.kind == k && r.random_model == (m == 1)) {
@@ -344,7 +345,7 @@ int run_sweep(const SweepArgs& a) {
       }
   for (auto t : {probes::Target::mine_theirs, probes::Target::black_white}) {
     util::Series s;
-    s.name = std::string("majority baseline ") + probes::target_name(t);
+    s.name = std::string("majority ") + (t == probes::Target::mine_theirs ? "m/t" : "b/w");
     for (const auto& r : rows)
       if (r.target == t && r.kind == probes::Kind::linear && !r.random_model) {
         s.x.push_back(r.layer);

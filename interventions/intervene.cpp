@@ -227,7 +227,10 @@ std::vector<Prediction> run_model(model::GPT& gpt, const std::vector<std::vector
 }
 
 std::vector<CaseResult> run_cases(model::GPT& gpt, const ProbeSet& probes, const std::vector<EditCase>& cases,
-                                  const InterventionOptions& opt, const std::function<void(size_t)>& progress) {
+                                  const InterventionOptions& opt, const std::function<void(size_t)>& progress,
+                                  const std::vector<Prediction>* before_all) {
+  if (before_all && before_all->size() != cases.size())
+    throw std::logic_error("run_cases: the earlier predictions must match the cases");
   std::vector<CaseResult> res(cases.size());
   const size_t chunk = static_cast<size_t>(std::max(1, gpt.max_batch()));
   for (size_t first = 0; first < cases.size(); first += chunk) {
@@ -245,7 +248,8 @@ std::vector<CaseResult> run_cases(model::GPT& gpt, const ProbeSet& probes, const
       edits[i] = BoardEdit{{c.cell}, {c.target}};
       to_move[i] = r.truth.before.to_move;
     }
-    const auto before = run_model(gpt, prefixes, probes, {}, {}, opt);
+    const auto before = before_all ? std::vector<Prediction>(before_all->begin() + first, before_all->begin() + first + n)
+                                   : run_model(gpt, prefixes, probes, {}, {}, opt);
     const auto after = run_model(gpt, prefixes, probes, edits, to_move, opt);
     for (size_t i = 0; i < n; ++i) {
       CaseResult& r = res[first + i];

@@ -87,9 +87,11 @@ struct CaseResult {
   int null_errors = 0;  // null_predicted vs legal_after (the unedited model)
 };
 // Runs the cases (unusable ones must have been filtered: throws UserError naming the case).
-// progress (optional) is called with the number of cases done.
+// progress (optional) is called with the number of cases done. before (optional): the unedited
+// predictions of these cases from an earlier call (e.g. another method), to skip recomputing them.
 std::vector<CaseResult> run_cases(model::GPT& gpt, const ProbeSet& probes, const std::vector<EditCase>& cases,
                                   const InterventionOptions& opt,
-                                  const std::function<void(size_t)>& progress = nullptr);
+                                  const std::function<void(size_t)>& progress = nullptr,
+                                  const std::vector<Prediction>* before = nullptr);
 
 }  // namespace ogpt::interventions

@@ -9,9 +9,8 @@
 
 namespace ogpt::interventions {
 
-// --model: a checkpoint file; a training directory (its latest.ckpt); a directory holding
-// model.ckpt; empty = default_dir/model.ckpt. f32 forward (edits are small numeric changes; bf16
-// rounding of the edited activations would blur them). Throws UserError / IoError.
+// --model as everywhere (model/model_path.hpp), with an f32 forward: edits are small numeric
+// changes and bf16 rounding of the edited activations would blur them.
 std::unique_ptr<model::GPT> load_gpt(const std::string& arg, const std::string& default_dir, int max_batch,
                                      std::string* resolved = nullptr);
 // --probe: empty = default_dir/probes (the shipped probes).

@@ -182,7 +182,7 @@ std::string bench_svg(const std::vector<BenchRow>& rows, const std::string& titl
     if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);
   }
   const int nb = static_cast<int>(methods.size()) + 1, bw = 34, gap = 40;
-  const int gw = nb * bw + gap, x0 = 60, y0 = 50, ph = 260;
+  const int gw = nb * bw + gap, x0 = 76, y0 = 50, ph = 260;
   const int W = x0 + std::max<int>(1, (int)groups.size()) * gw + 40, H = y0 + ph + 90;
   double vmax = 0.5;
   for (auto& r : rows) vmax = std::max({vmax, r.errors_mean + r.errors_ci95, r.null_mean + r.null_ci95});

@@ -33,6 +33,9 @@ struct BenchRow {
   double null_mean = 0, null_ci95 = 0;
   double changed_mean = 0;   // mean |legal_after xor legal_before| of the cases (how much the edit matters)
   double reached = 0;        // fraction of cases whose top-N after the edit is exactly right
+  // How the cases were drawn (filled by the caller from the EditCases): mean prefix length and
+  // the fraction whose set membership is proven (see cases.hpp).
+  double prefix_mean = 0, proven = 0;
 };
 BenchRow summarise(const std::string& method, const std::string& kind, const std::string& set,
                    const std::vector<CaseResult>& results);

@@ -19,14 +19,13 @@ Matmul::Matmul(const MatmulShape& s, bool bf16) : s_(s) {
   const dt in = bf16 ? dt::bf16 : dt::f32;
   a_md_ = dnnl::memory::desc({s.M, s.K}, in, s.a_trans ? dims{1, s.M} : dims{s.K, 1});
   b_md_ = dnnl::memory::desc({s.K, s.N}, in, s.b_trans ? dims{1, s.K} : dims{s.N, 1});
-  c_md_ = dnnl::memory::desc({s.M, s.N}, dt::f32, dims{s.N, 1});
+  c_md_ = dnnl::memory::desc({s.M, s.N}, s.c_low ? in : dt::f32, dims{s.N, 1});
   if (s.bias) bias_md_ = dnnl::memory::desc({1, s.N}, dt::f32, dims{s.N, 1});
   dnnl::primitive_attr attr;
-  if (s.accumulate) {
-    dnnl::post_ops po;
-    po.append_sum(1.0f);
-    attr.set_post_ops(po);
-  }
+  dnnl::post_ops po;
+  if (s.accumulate) po.append_sum(1.0f);
+  if (s.gelu) po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+  attr.set_post_ops(po);
   // v2 API: operation descriptor, then primitive descriptor (v3 merges the two).
   auto desc = s.bias ? dnnl::matmul::desc(a_md_, b_md_, bias_md_, c_md_)
                      : dnnl::matmul::desc(a_md_, b_md_, c_md_);
@@ -34,7 +33,7 @@ Matmul::Matmul(const MatmulShape& s, bool bf16) : s_(s) {
   prim_ = dnnl::matmul(pd_);
 }
 
-void Matmul::run(const void* A, const void* B, const float* bias, float* C) const {
+void Matmul::run(const void* A, const void* B, const float* bias, void* C) const {
   auto& eng = cpu_engine();
   dnnl::memory a(a_md_, eng, const_cast<void*>(A));
   dnnl::memory b(b_md_, eng, const_cast<void*>(B));
@@ -63,6 +62,7 @@ GptPlan make_gpt_plan(const Config& c, int64_t M, bool bf16, bool with_backward)
   p.mlp_in = fwd(d, dm, true);
   p.mlp_out = fwd(dm, d, true);
   p.unembed = fwd(d, V, c.has_unembed_bias);
+  p.mlp_in_gelu = Matmul({M, d, dm, false, false, true, false, true, true}, bf16);
   if (with_backward) {
     p.qkv_dx = dx(d, 3 * hd);
     p.attn_out_dx = dx(hd, d);

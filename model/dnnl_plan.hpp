@@ -18,16 +18,19 @@ dnnl::stream& cpu_stream();
 // C[M,N] (f32, row-major) (+)= A[M,K] * B[K,N] (+ bias[N], f32).
 // a_trans: A is stored as [K,M] row-major; b_trans: B is stored as [N,K] row-major.
 // A and B are f32 or bf16 (both the same); accumulate adds into C (a sum post-op).
+// gelu applies exact (erf) GELU to the result (a post-op); c_low then stores C in the input
+// type (bf16 when the inputs are bf16) instead of f32.
 struct MatmulShape {
   int64_t M = 0, K = 0, N = 0;
   bool a_trans = false, b_trans = false, bias = false, accumulate = false;
+  bool gelu = false, c_low = false;
 };
 
 class Matmul {
  public:
   Matmul() = default;
   Matmul(const MatmulShape& s, bool bf16);
-  void run(const void* A, const void* B, const float* bias, float* C) const;
+  void run(const void* A, const void* B, const float* bias, void* C) const;
   std::string impl() const;  // oneDNN's implementation name, e.g. "brg:avx512_core_bf16"
   const MatmulShape& shape() const { return s_; }
 
@@ -44,6 +47,7 @@ struct GptPlan {
   // forward: qkv = ln1 Wqkv + b; attn_out = z W_O + b_O; pre = ln2 W_in + b_in;
   //          mlp_out = post W_out + b_out; logits = lnf W_U (+ b_U)
   Matmul qkv, attn_out, mlp_in, mlp_out, unembed;
+  Matmul mlp_in_gelu;  // inference: post = gelu(ln2 W_in + b_in) straight into the matmul type
   // backward, inputs: dX = dY W^T
   Matmul qkv_dx, attn_out_dx, mlp_in_dx, mlp_out_dx, unembed_dx;
   // backward, weights: dW (+)= X^T dY (qkv_dw writes a fused [d,3*h*dh] scratch)

@@ -4,6 +4,15 @@
 // the forward keeps what backward needs: residual stream (f32), LN mean/rstd, LN outputs (mm),
 // qkv (f32, for attention backward), pattern, z (mm), MLP pre-activation (f32) and post (mm).
 // A forward without targets keeps one layer's worth and overwrites it layer by layer.
+//
+// Hooks: at a hook point the edit (if any) runs first, then the cache copies what downstream
+// will see. Hooks that are not requested cost nothing: the fused fast paths (residual add + LN,
+// scores + softmax + mix, GELU as a matmul post-op) split into steps only where a requested hook
+// sits between them. backward() uses the saved, possibly edited, activations; an edit of an LN's
+// hook_normalized (its output, after the affine, as in TransformerLens) is not reflected in that
+// LN's own backward (a hook_scale edit is).
+// The matmul weight copies (fused Wqkv, bf16 copies) are re-derived on the first forward after
+// mark_params_changed(): call it after changing params.
 #include "model/gpt.hpp"
 
 #include <omp.h>
@@ -139,14 +148,12 @@ struct GPT::Impl {
     L = c.n_layers, T = c.n_ctx, d = c.d_model, H = c.n_heads, D = c.d_head, dm = c.d_mlp,
     V = c.d_vocab;
     hd = H * D;
+    // the 17 per-layer names, in the order hook_names() lists them (and LayerNames declares)
+    auto all = hook_names(c);
     for (int l = 0; l < L; ++l) {
-      std::string s = "blocks." + std::to_string(l) + ".";
-      names.push_back({s + "hook_resid_pre", s + "ln1.hook_scale", s + "ln1.hook_normalized",
-                       s + "attn.hook_q", s + "attn.hook_k", s + "attn.hook_v",
-                       s + "attn.hook_attn_scores", s + "attn.hook_pattern", s + "attn.hook_z",
-                       s + "hook_attn_out", s + "hook_resid_mid", s + "ln2.hook_scale",
-                       s + "ln2.hook_normalized", s + "mlp.hook_pre", s + "mlp.hook_post",
-                       s + "hook_mlp_out", s + "hook_resid_post"});
+      const std::string* n = all.data() + 2 + 17 * l;
+      names.push_back({n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], n[10], n[11],
+                       n[12], n[13], n[14], n[15], n[16]});
     }
     plan_max = make_gpt_plan(c, rows(), bf16, true);
     lw.resize(L);
@@ -239,6 +246,12 @@ struct GPT::Impl {
     return bf16 ? W_U.p.get() : static_cast<const void*>(p.w.W_U);
   }
 
+  void ensure_hook_scratch() {
+    if (hook_a.bytes) return;
+    hook_a.alloc(rows() * std::max(d, dm) * 4);
+    hook_b.alloc(rows() * std::max(d, dm) * 4);
+  }
+
   // db += column sums of dy; returns dy as a matmul input (bf16 copy in dmm, or dy itself).
   const void* bias_and_mm(float* db, const float* dy, int64_t N, int64_t C) {
     Scope sc(P::kBias);
@@ -265,17 +278,14 @@ struct GPT::Impl {
   void backward_t(const ParamBlock& p, ParamBlock& g);
 };
 
-// LayerNorm in TransformerLens steps (scale -> hook -> normalized -> hook -> affine), used only
+// LayerNorm in TransformerLens steps (scale -> hook -> normalized and affine -> hook), used only
 // when one of its hooks is requested. Backward then uses the (possibly edited) scale.
 template <class Tm>
 void GPT::Impl::layernorm_hooked(Tm* out, float* mean, float* rstd, const float* x, const float* w,
                                  const float* b, int B, HookCtx& hk, const std::string& scale_name,
                                  const std::string& norm_name) {
   const int64_t N = static_cast<int64_t>(B) * T;
-  if (hook_a.bytes < static_cast<size_t>(rows() * std::max(d, dm) * 4)) {
-    hook_a.alloc(rows() * std::max(d, dm) * 4);
-    hook_b.alloc(rows() * std::max(d, dm) * 4);
-  }
+  ensure_hook_scratch();
   float* scale = hook_b.as<float>();
   float* norm = hook_a.as<float>();
   {
@@ -287,12 +297,13 @@ void GPT::Impl::layernorm_hooked(Tm* out, float* mean, float* rstd, const float*
   hk.run(scale_name, scale, {B, T, 1});
   for (int64_t n = 0; n < N; ++n) rstd[n] = 1.0f / scale[n];
   for (int64_t n = 0; n < N; ++n)
-    for (int64_t i = 0; i < d; ++i) norm[n * d + i] = (x[n * d + i] - mean[n]) * rstd[n];
+    for (int64_t i = 0; i < d; ++i) {
+      float xn = (x[n * d + i] - mean[n]) * rstd[n];
+      norm[n * d + i] = w ? xn * w[i] + b[i] : xn;
+    }
+  // TransformerLens hooks "normalized" after the affine: it is the LayerNorm's output
   hk.run(norm_name, norm, {B, T, d});
   Scope sc(P::kLayerNorm);
-  if (w)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < d; ++i) norm[n * d + i] = norm[n * d + i] * w[i] + b[i];
   ops::convert(out, norm, N * d);
 }
 
@@ -356,10 +367,7 @@ float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_
   }
   if (hk.wants("hook_embed") || hk.wants("hook_pos_embed")) {
     // materialise the two parts, let hooks edit them, and re-add
-    if (hook_a.bytes < static_cast<size_t>(rows() * std::max(d, dm) * 4)) {
-      hook_a.alloc(rows() * std::max(d, dm) * 4);
-      hook_b.alloc(rows() * std::max(d, dm) * 4);
-    }
+    ensure_hook_scratch();
     float *e = hook_a.as<float>(), *pe = hook_b.as<float>();
     for (int64_t n = 0; n < N; ++n) {
       std::memcpy(e + n * d, w.W_E + tok[n] * d, d * 4);
@@ -385,10 +393,7 @@ float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_
     const std::string* qkv_names[3] = {&nm.q, &nm.k, &nm.v};
     for (int part = 0; part < 3; ++part) {
       if (!hk.wants(*qkv_names[part])) continue;
-      if (hook_a.bytes < static_cast<size_t>(rows() * std::max(d, dm) * 4)) {
-        hook_a.alloc(rows() * std::max(d, dm) * 4);
-        hook_b.alloc(rows() * std::max(d, dm) * 4);
-      }
+      ensure_hook_scratch();
       float* t = hook_a.as<float>();
       for (int64_t n = 0; n < N; ++n) std::memcpy(t + n * hd, qkv + n * 3 * hd + part * hd, hd * 4);
       hk.run(*qkv_names[part], t, {B, T, H, D});
@@ -421,25 +426,28 @@ float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_
                  s.ln2_out.as<Tm>(), s.mean2.as<float>(), s.rstd2.as<float>(), bw.ln2_w, bw.ln2_b,
                  B, hk, {&nm.resid_mid}, nm.ln2_scale, nm.ln2_norm);
     float* pre = s.pre.as<float>();
-    {
+    if (!train && !hk.wants(nm.pre) && !hk.wants(nm.post)) {
+      // inference: GELU as a matmul post-op, straight into the matmul type; no f32 pre
       Scope sc(P::kMatmulFwd);
-      pl.mlp_in.run(s.ln2_out.p.get(), w_in(p, l), bw.b_in, pre);
-    }
-    hk.run(nm.pre, pre, {B, T, dm});
-    if (bf16 && hk.wants(nm.post)) {
-      if (hook_a.bytes < static_cast<size_t>(rows() * std::max(d, dm) * 4)) {
-        hook_a.alloc(rows() * std::max(d, dm) * 4);
-        hook_b.alloc(rows() * std::max(d, dm) * 4);
-      }
-      ops::gelu_forward(hook_a.as<float>(), pre, N * dm);
-      hk.run(nm.post, hook_a.as<float>(), {B, T, dm});
-      ops::convert(s.post.as<bf16_t>(), hook_a.as<float>(), N * dm);
+      pl.mlp_in_gelu.run(s.ln2_out.p.get(), w_in(p, l), bw.b_in, s.post.p.get());
     } else {
       {
-        Scope sc(P::kGelu);
-        ops::gelu_forward(s.post.as<Tm>(), pre, N * dm);
+        Scope sc(P::kMatmulFwd);
+        pl.mlp_in.run(s.ln2_out.p.get(), w_in(p, l), bw.b_in, pre);
       }
-      if (!bf16) hk.run(nm.post, s.post.as<float>(), {B, T, dm});
+      hk.run(nm.pre, pre, {B, T, dm});
+      if (bf16 && hk.wants(nm.post)) {
+        ensure_hook_scratch();
+        ops::gelu_forward(hook_a.as<float>(), pre, N * dm);
+        hk.run(nm.post, hook_a.as<float>(), {B, T, dm});
+        ops::convert(s.post.as<bf16_t>(), hook_a.as<float>(), N * dm);
+      } else {
+        {
+          Scope sc(P::kGelu);
+          ops::gelu_forward(s.post.as<Tm>(), pre, N * dm);
+        }
+        if (!bf16) hk.run(nm.post, s.post.as<float>(), {B, T, dm});
+      }
     }
     {
       Scope sc(P::kMatmulFwd);

@@ -23,7 +23,7 @@ namespace ogpt::model::ops {
 
 namespace {
 
-constexpr int kRows = 4;  // rows per register block
+constexpr int kRows = 6;  // rows per register block
 
 inline int pad16(int n) { return (n + 15) / 16 * 16; }
 
@@ -51,30 +51,41 @@ void abt_block(float* S, int ls, const float* A, int64_t sa, const float* BT, in
       _mm512_storeu_ps(S + (i0 + r) * ls + (jv0 + v) * 16, _mm512_mul_ps(acc[r][v], s));
 }
 
-template <int NV>
+template <int NV, bool kMasked>
 void ab_block(float* O, int64_t so, const float* A, int64_t ai, int64_t aj, const float* Bm,
               int64_t sb, float scale, int i0, int rows, int j0, int j1, int c0, __mmask16 last) {
   __m512 acc[kRows][NV];
   const float* ar[kRows];
+#pragma GCC unroll 8
   for (int r = 0; r < kRows; ++r) {
     ar[r] = A + (i0 + std::min(r, rows - 1)) * ai;
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   }
   for (int j = j0; j < j1; ++j) {
     __m512 b[NV];
     const float* bj = Bm + j * sb + c0;
-    for (int v = 0; v < NV - 1; ++v) b[v] = _mm512_loadu_ps(bj + 16 * v);
-    b[NV - 1] = _mm512_maskz_loadu_ps(last, bj + 16 * (NV - 1));
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      b[v] = (kMasked && v == NV - 1) ? _mm512_maskz_loadu_ps(last, bj + 16 * v)
+                                      : _mm512_loadu_ps(bj + 16 * v);
+#pragma GCC unroll 8
     for (int r = 0; r < kRows; ++r) {
       __m512 a = _mm512_set1_ps(ar[r][j * aj]);
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
     }
   }
   const __m512 s = _mm512_set1_ps(scale);
   for (int r = 0; r < rows; ++r) {
     float* o = O + (i0 + r) * so + c0;
-    for (int v = 0; v < NV - 1; ++v) _mm512_storeu_ps(o + 16 * v, _mm512_mul_ps(acc[r][v], s));
-    _mm512_mask_storeu_ps(o + 16 * (NV - 1), last, _mm512_mul_ps(acc[r][NV - 1], s));
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      if (kMasked && v == NV - 1)
+        _mm512_mask_storeu_ps(o + 16 * v, last, _mm512_mul_ps(acc[r][v], s));
+      else
+        _mm512_storeu_ps(o + 16 * v, _mm512_mul_ps(acc[r][v], s));
+    }
   }
 }
 #endif
@@ -117,11 +128,20 @@ void tile_ab(float* O, int64_t so, const float* A, int64_t ai, int64_t aj, bool 
       int nv = std::min(4, (D - c0 + 15) / 16);
       int tail = (D - c0) - 16 * (nv - 1);
       __mmask16 last = tail >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << tail) - 1);
-      switch (nv) {
-        case 1: ab_block<1>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
-        case 2: ab_block<2>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
-        case 3: ab_block<3>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
-        default: ab_block<4>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+      if (last == 0xFFFF) {
+        switch (nv) {
+          case 1: ab_block<1, false>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+          case 2: ab_block<2, false>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+          case 3: ab_block<3, false>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+          default: ab_block<4, false>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+        }
+      } else {
+        switch (nv) {
+          case 1: ab_block<1, true>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+          case 2: ab_block<2, true>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+          case 3: ab_block<3, true>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+          default: ab_block<4, true>(O, so, A, ai, aj, Bm, sb, scale, i0, rows, j0, j1, c0, last); break;
+        }
       }
     }
 #else

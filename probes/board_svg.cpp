@@ -40,7 +40,9 @@ std::string fmt(double v, bool percent) {
 }  // namespace
 
 std::string render_board_svg(const BoardPicture& b) {
-  const int cell = 48, left = 30, top = 56, bar_w = 16, W = left + 8 * cell + 70, H = top + 8 * cell + 20;
+  const int cell = 48, left = 30, top = 56, bar_w = 16, H = top + 8 * cell + 20;
+  // Wide enough for the title (about 9.5 px per character at 15 px bold).
+  const int W = std::max(left + 8 * cell + 70, left + int(9.5 * double(b.title.size())) + 10);
   std::string s;
   char buf[512];
   std::snprintf(buf, sizeof buf,

@@ -17,6 +17,8 @@
 // memory for a probe that is not the object of study. H is configurable (--hidden).
 //
 // Loss: mean over positions and cells of the softmax cross-entropy over the C classes of a cell.
+// Binary features (empty, flipped, legal) use C = 2: a 2-way softmax is exactly a logistic
+// regression on the difference of the two logits, so one code path serves both.
 #include <armadillo>
 #include <cstdint>
 #include <string>

@@ -194,3 +194,30 @@ TEST_CASE("latent saliency: one flip per occupied cell, S = p0 - p(flipped)") {
   CHECK(svg.find(">a<") != std::string::npos);
   CHECK(svg.find("stroke-width=\"4\"") != std::string::npos);  // the move is boxed
 }
+
+TEST_CASE("intervention runner: probe classes in both bases, and reused unedited predictions") {
+  probes::Probe mt, bw;
+  mt.target = probes::Target::mine_theirs;
+  bw.target = probes::Target::black_white;
+  using othello::Color;
+  CHECK(probe_class(mt, CellState::mine, Color::white) == 1);
+  CHECK(probe_class(mt, CellState::theirs, Color::black) == 2);
+  CHECK(probe_class(bw, CellState::mine, Color::black) == 1);    // black's own disc: black
+  CHECK(probe_class(bw, CellState::mine, Color::white) == 2);    // white's own disc: white
+  CHECK(probe_class(bw, CellState::theirs, Color::white) == 1);  // white's opponent: black
+  CHECK(probe_class(bw, CellState::empty, Color::white) == 0);
+  Fixture f;
+  std::vector<EditCase> cases = {{othello::parse_game("f5"), othello::parse_square("e4"), CellState::mine},
+                                 {othello::parse_game("f5 d6 c3 d3 c4"), othello::parse_square("d5"), CellState::theirs}};
+  InterventionOptions opt;
+  opt.layer = 1;
+  const auto a = run_cases(f.gpt, f.probes, cases, opt);
+  std::vector<Prediction> before;
+  for (auto& r : a) before.push_back(r.before);
+  const auto b = run_cases(f.gpt, f.probes, cases, opt, nullptr, &before);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    CHECK(a[i].errors == b[i].errors);
+    CHECK(a[i].null_errors == b[i].null_errors);
+    for (int sq = 0; sq < 64; ++sq) CHECK(a[i].after.probs[sq] == doctest::Approx(b[i].after.probs[sq]));
+  }
+}

@@ -191,6 +191,15 @@ TEST_CASE("hooks: cache shapes, edits seen downstream only, hooks do not change 
     auto& emb = all.cache["hook_embed"].data;
     auto& pos = all.cache["hook_pos_embed"].data;
     for (size_t i = 0; i < pre.size(); i += 97) CHECK(pre[i] == emb[i] + pos[i]);
+    // hook_normalized is the LN output (after the affine, as in TransformerLens): the logits are
+    // ln_final.hook_normalized W_U + b_U
+    auto& lnf = all.cache["ln_final.hook_normalized"].data;
+    for (int row = 0; row < B * T; row += 17)
+      for (int v = 0; v < V; v += 5) {
+        double acc = g.params.w.b_U[v];
+        for (int i = 0; i < 64; ++i) acc += double(lnf[row * 64 + i]) * g.params.w.W_U[i * V + v];
+        CHECK(std::fabs(acc - g.logits()[row * V + v]) < (prec == Precision::f32 ? 1e-4 : 3e-2));
+      }
     double worst = 0;
     for (int i = 0; i < B * T * V; ++i) worst = std::max(worst, double(std::fabs(plain[i] - g.logits()[i])));
     CHECK(worst < (prec == Precision::f32 ? 1e-5 : 2e-2));
