@@ -188,6 +188,23 @@ struct Value {
   std::shared_ptr<StorageRef> storage;  // Storage
   TensorRef tensor;                     // TensorK
   explicit Value(Kind k) : kind(k) {}
+  // Iterative: a data.pkl of 2M nested TUPLE1 opcodes would otherwise recurse 2M deep here and
+  // overflow the stack (found by fuzz_pickle).
+  ~Value() {
+    std::vector<std::shared_ptr<Value>> work;
+    auto take = [&](Value& v) {
+      for (auto& x : v.items) work.push_back(std::move(x));
+      for (auto& [a, b] : v.dict) work.push_back(std::move(a)), work.push_back(std::move(b));
+      v.items.clear();
+      v.dict.clear();
+    };
+    take(*this);
+    while (!work.empty()) {
+      std::shared_ptr<Value> v = std::move(work.back());
+      work.pop_back();
+      if (v && v.use_count() == 1) take(*v);  // its last owner: empty it before it dies
+    }
+  }
 };
 
 V make(Value::Kind k) { return std::make_shared<Value>(k); }

@@ -84,6 +84,12 @@ TEST_CASE("faults: a deflated zip entry claiming a huge size is refused without 
   }
 }
 
+TEST_CASE("faults: a pickle nesting a million tuples is refused without overflowing the stack") {
+  // 1 MB of TUPLE1: building it is iterative; freeing it used to recurse a million deep.
+  const std::string pkl = std::string("\x80\x02N") + std::string(1000000, '\x85') + ".";
+  CHECK_THROWS_AS(model::parse_pth(pth_with(pkl), "deep.pth"), UserError);
+}
+
 TEST_CASE("faults: the pickle subset reads a hand-made state dict (control)") {
   float v[2] = {1.5f, -2.0f};
   auto f = model::parse_pth(pth_with(kStateDict, std::string(reinterpret_cast<char*>(v), 8)), "ok.pth");
