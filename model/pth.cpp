@@ -496,6 +496,9 @@ PthFile parse_pth(std::string_view bytes, const std::string& what) {
     if (name.ends_with("/data.pkl") && name.find('/') == name.size() - 9) pkl_name = name;
   if (pkl_name.empty()) throw UserError(what + ": no <dir>/data.pkl in the archive (not a torch.save file?)");
   const std::string dir = pkl_name.substr(0, pkl_name.size() - 8);  // "<dir>/"
+  // torch >= 2.1 records the writer's byte order; storages are read as little-endian here
+  if (zip.entries().count(dir + "byteorder") && zip.read(dir + "byteorder").starts_with("big"))
+    throw UserError(what + ": written on a big-endian machine; only little-endian .pth files are supported");
 
   V root = Unpickler(zip.read(pkl_name), what).run();
   if (root->kind != Value::Dict) throw UserError(what + ": the pickled object is not a dict of tensors");

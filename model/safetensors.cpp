@@ -58,6 +58,7 @@ size_t dtype_size(const std::string& dtype) {
 }
 
 void dtype_to_f32(float* out, const char* src, size_t n, const std::string& dt) {
+  if (n == 0) return;  // out may be null for an empty tensor
   if (dt == "F32") {
     std::memcpy(out, src, n * 4);
   } else if (dt == "F16") {

@@ -261,6 +261,11 @@ TEST_CASE("pth: hand-built archive: nesting, strides, offsets, f16, deflate") {
     CHECK(f.tensors.at("b").data == std::vector<float>{1, -2});
     CHECK(f.dtypes.at("b") == "F16");
   }
+  auto items = small_archive(small_pickle(), false);
+  items.push_back({"archive/byteorder", "big", false});
+  CHECK_THROWS_WITH_AS(parse_pth(make_zip(items), "be.pth"), doctest::Contains("big-endian"), UserError);
+  items.back().data = "little";
+  CHECK_NOTHROW(parse_pth(make_zip(items), "le.pth"));
 }
 
 TEST_CASE("pth: forbidden globals and opcodes are refused, never executed") {
