@@ -522,7 +522,10 @@ PthFile parse_pth(std::string_view bytes, const std::string& what) {
   }
 
   std::map<std::string, std::string> storage_bytes;  // key -> raw bytes, read once
-  for (auto& [k, v] : sd->dict) {
+  for (auto& kv : sd->dict) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const V& k = kv.first;
+    const V& v = kv.second;
     if (v->kind != Value::TensorK) continue;
     if (k->kind != Value::Str) throw UserError(what + ": a state dict key is not a string");
     const TensorRef& t = v->tensor;
