@@ -185,11 +185,15 @@ void softmax_row(float* p, const float* s, int i, int TP) {
     return n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1);
   };
   __m512 mx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  for (int v = 0; v < nv; ++v) mx = _mm512_mask_max_ps(mx, lanes(v), mx, _mm512_loadu_ps(s + 16 * v));
+  // Masked loads: s may be an unpadded [T,T] row (attention_softmax), so nothing past column i
+  // is read.
+  for (int v = 0; v < nv; ++v)
+    mx = _mm512_mask_max_ps(mx, lanes(v), mx, _mm512_maskz_loadu_ps(lanes(v), s + 16 * v));
   const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
   __m512 sum = _mm512_setzero_ps();
   for (int v = 0; v < nv; ++v) {
-    __m512 e = _mm512_maskz_mov_ps(lanes(v), simd::exp16(_mm512_sub_ps(_mm512_loadu_ps(s + 16 * v), m)));
+    __m512 e = _mm512_maskz_mov_ps(
+        lanes(v), simd::exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes(v), s + 16 * v), m)));
     _mm512_storeu_ps(p + 16 * v, e);
     sum = _mm512_add_ps(sum, e);
   }
