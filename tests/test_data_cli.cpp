@@ -1,6 +1,8 @@
 // The data subcommands end to end: generate is byte-identical for any thread count, text export
 // and import round-trip, and a corrupted file is refused with exit code 3.
 #include <doctest/doctest.h>
+
+#include "tests/cli_run.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,17 +13,7 @@
 #include "util/atomic_file.hpp"
 
 namespace {
-std::string run(const std::string& args, int* rc) {
-  std::string cmd = std::string(OGPT_CLI) + " " + args + " 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  int status = pclose(f);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+std::string run(const std::string& args, int* rc) { return ogpt::test::run_cli(args, rc, true); }
 std::string tmp(const std::string& name) {
   return "/tmp/ogpt_test_datacli_" + std::to_string(::getpid()) + "_" + name;
 }

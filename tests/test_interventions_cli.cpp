@@ -3,6 +3,8 @@
 // sets), the shape of the JSON, the files written, and the refusals with their exit codes.
 #include <doctest/doctest.h>
 
+#include "tests/cli_run.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,17 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string run_cli(const std::string& args, int* rc) {
-  std::string cmd = std::string(OGPT_CLI) + " " + args + " 2>/dev/null";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  int status = pclose(f);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using ogpt::test::run_cli;
 
 // A 2x64 model with random weights and random linear + MLP probes at layers 1 and 2.
 struct TempModel {

@@ -1,6 +1,8 @@
 // The engine's subcommands end to end: `othello-gpt show` and `othello-gpt perft`.
 #include <doctest/doctest.h>
 
+#include "tests/cli_run.hpp"
+
 #include <cstdio>
 #include <string>
 #include <sys/wait.h>
@@ -8,18 +10,7 @@
 #include <nlohmann/json.hpp>
 
 namespace {
-// Runs the CLI with `args`; returns stdout and puts the exit code in *rc (stderr discarded).
-std::string run_cli(const std::string& args, int* rc) {
-  std::string cmd = std::string(OGPT_CLI) + " " + args + " 2>/dev/null";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  int status = pclose(f);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using ogpt::test::run_cli;
 }  // namespace
 
 TEST_CASE("othello cli: show --json after f5 d6 c3") {

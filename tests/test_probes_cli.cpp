@@ -2,6 +2,8 @@
 // file whose metadata matches its JSON, eval writes the board picture, show lines the true board
 // up with the engine (position t = the board after move t), bad inputs get the right exit codes.
 #include <doctest/doctest.h>
+
+#include "tests/cli_run.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,15 +20,7 @@
 namespace {
 // Runs the CLI; stdout only (progress and errors go to stderr) unless merge_stderr.
 std::string run(const std::string& args, int* rc, bool merge_stderr = false) {
-  const std::string cmd = std::string(OGPT_CLI) + " " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-  const int status = pclose(f);
-  *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
+  return ogpt::test::run_cli(args, rc, merge_stderr);
 }
 std::string tmp(const std::string& name) { return "/tmp/ogpt_test_probecli_" + std::to_string(::getpid()) + "_" + name; }
 }  // namespace
