@@ -16,6 +16,7 @@ struct Args {
   std::string preset = "8x512";
   uint64_t games = 1'000'000;
   bool f32 = false, bf16 = false, json = false;
+  std::string target = "next-move";
   double lr = 5e-4, floor = 0.1;
   int64_t warmup = -1;
 };
@@ -40,6 +41,11 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   auto* fb = sub.add_flag("--bf16", a->bf16, "bf16 matmul inputs, f32 master weights (default)");
   auto* ff = sub.add_flag("--f32", a->f32, "f32 throughout");
   fb->excludes(ff);
+  sub.add_option("--target", a->target,
+                 "Loss target: next-move (the move played, as Li et al.) or legal (uniform over the legal "
+                 "next moves: the expected next-move target of a random game, same optimum, no sampling noise)")
+      ->check(CLI::IsMember({"next-move", "legal"}))
+      ->capture_default_str();
   sub.add_option("--lr", a->lr, "Peak learning rate (AdamW)")->capture_default_str();
   sub.add_option("--warmup", a->warmup, "Linear warmup steps (default: 200, at most 10% of the steps)");
   sub.add_option("--lr-floor", a->floor, "Final lr of the cosine, as a fraction of --lr")->capture_default_str();
@@ -64,7 +70,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   return [a, &sub]() -> int {
     using namespace ogpt;
     auto& o = a->opt;
-    for (const char* name : {"preset", "batch", "games", "seed", "val-seed", "val-games", "games-file", "lr",
+    for (const char* name : {"preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "lr",
                              "warmup", "lr-floor", "beta1", "beta2", "eps", "wd", "clip"})
       if (sub.count(std::string("--") + name)) o.given.insert(name);
     if (a->bf16 || a->f32) o.given.insert("precision");
@@ -72,6 +78,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
     o.run.cfg = model::preset(a->preset);
     o.run.total_games = a->games;
     o.run.bf16 = !a->f32;
+    o.run.legal_target = a->target == "legal";
     if (!sub.count("--val-seed")) o.run.val_seed = o.run.seed;
     o.run.schedule.lr = a->lr;
     o.run.schedule.warmup_steps = a->warmup;

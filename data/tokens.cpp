@@ -64,4 +64,30 @@ double entropy_floor(const Game& g) {
   return sum;
 }
 
+void game_to_legal_sets(const Game& g, uint64_t* sets) {
+  // sets: [kContext]
+  using namespace othello;
+  const TokenTable& tok = token_table();
+  std::memset(sets, 0, sizeof(uint64_t) * kContext);
+  int len = g.length > 60 ? 60 : g.length;
+  Board b = board_start();
+  for (int t = 0; t < len; ++t) {
+    Bitboard m = get_moves(b);
+    if (!m) {
+      b = board_pass(b);
+      m = get_moves(b);
+    }
+    int sq = g.moves[t];
+    if (sq > 63 || !((m >> sq) & 1))
+      throw UserError("game_to_legal_sets: move " + std::to_string(t + 1) + " (" + square_name(sq) +
+                      ") is not legal");
+    if (t > 0) {  // move t is the target of position t-1
+      uint64_t s = 0;
+      for (int q : squares_of(m)) s |= uint64_t{1} << tok.of[q];
+      sets[t - 1] = s;
+    }
+    b = board_next(b, sq);
+  }
+}
+
 }  // namespace ogpt::data

@@ -136,6 +136,7 @@ struct GPT::Impl {
   Buf dresid, dln, dmm, dbig, dqkv, dz, dWqkv;
 
   std::vector<uint8_t> tokens, targets;
+  std::vector<uint64_t> target_sets;  // empty: one-hot targets
   int lastB = 0;
   bool have_targets = false;
   int count = 0;
@@ -273,7 +274,8 @@ struct GPT::Impl {
                     std::initializer_list<const std::string*> after_add,
                     const std::string& scale_name, const std::string& norm_name);
   template <class Tm>
-  float forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_t* tgt, int B, Hooks* hooks);
+  float forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_t* tgt, const uint64_t* sets,
+                  int B, Hooks* hooks);
   template <class Tm>
   void backward_t(const ParamBlock& p, ParamBlock& g);
 };
@@ -337,8 +339,8 @@ void GPT::Impl::add_and_norm(float* resid, const float* x, const float* y, Tm* o
 }
 
 template <class Tm>
-float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_t* tgt, int B,
-                           Hooks* hooks) {
+float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_t* tgt,
+                           const uint64_t* sets, int B, Hooks* hooks) {
   if (B < 1 || B > maxB)
     throw UserError("batch of " + std::to_string(B) + " games, but the model was planned for 1.." +
                     std::to_string(maxB));
@@ -353,6 +355,10 @@ float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_
   if (train) ensure_train_buffers();
   tokens.assign(tok, tok + N);
   if (train) targets.assign(tgt, tgt + N);
+  if (train && sets)
+    target_sets.assign(sets, sets + N);
+  else
+    target_sets.clear();
   lastB = B;
   have_targets = false;
   HookCtx hk{hooks};
@@ -474,7 +480,7 @@ float GPT::Impl::forward_t(const ParamBlock& p, const uint8_t* tok, const uint8_
   }
   if (!train) return 0.0f;
   Scope sc(P::kCrossEntropy);
-  double sum = ops::crossentropy_forward(logits.as<float>(), tgt, N, V, &count);
+  double sum = ops::crossentropy_forward(logits.as<float>(), tgt, sets, N, V, &count);
   have_targets = true;
   return count ? static_cast<float>(sum / count) : 0.0f;
 }
@@ -491,6 +497,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
   {
     Scope sc(P::kCrossEntropy);
     ops::crossentropy_backward(dl, logits.as<float>(), targets.data(),
+                               target_sets.empty() ? nullptr : target_sets.data(),
                                count ? 1.0f / count : 0.0f, N, V);
   }
   const void* dl_mm = bias_and_mm(gw.b_U, dl, N, V);
@@ -599,9 +606,10 @@ GPT::~GPT() = default;
 int GPT::max_batch() const { return impl_->maxB; }
 Precision GPT::precision() const { return impl_->prec; }
 
-float GPT::forward(const uint8_t* tokens, const uint8_t* targets, int B, Hooks* hooks) {
-  return impl_->bf16 ? impl_->forward_t<bf16_t>(params, tokens, targets, B, hooks)
-                     : impl_->forward_t<float>(params, tokens, targets, B, hooks);
+float GPT::forward(const uint8_t* tokens, const uint8_t* targets, int B, Hooks* hooks,
+                   const uint64_t* target_sets) {
+  return impl_->bf16 ? impl_->forward_t<bf16_t>(params, tokens, targets, target_sets, B, hooks)
+                     : impl_->forward_t<float>(params, tokens, targets, target_sets, B, hooks);
 }
 
 const float* GPT::logits() const { return impl_->logits.as<float>(); }

@@ -68,7 +68,11 @@ class GPT {
   // tokens, targets: [B,T] token ids (0 = padding). With targets, returns the mean
   // cross-entropy over positions whose target != 0 and keeps what backward() needs;
   // with targets == nullptr returns 0. B <= max_batch.
-  float forward(const uint8_t* tokens, const uint8_t* targets, int B, Hooks* hooks = nullptr);
+  // target_sets [B,T] (optional, with targets): the loss at a counted position is the
+  // cross-entropy to the uniform distribution over the set's tokens (bit v = token v), e.g. the
+  // legal next moves — the expected one-hot target of a random game (ops::crossentropy_forward).
+  float forward(const uint8_t* tokens, const uint8_t* targets, int B, Hooks* hooks = nullptr,
+                const uint64_t* target_sets = nullptr);
   const float* logits() const;  // [B,T,V] of the last forward
   void backward();              // grads += dloss/dparams for the last forward with targets
   void zero_grad();

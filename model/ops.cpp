@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -341,8 +342,18 @@ void bias_backward(float* db, const float* dout, int N, int C) {
   bias_backward(db, nullptr, dout, N, C);
 }
 
-double crossentropy_forward(const float* logits, const uint8_t* targets, int N, int V,
-                            int* count) {
+namespace {
+// mean of l[v] over the tokens v of `set` (bit v = token v); set != 0
+float set_mean(const float* l, uint64_t set) {
+  float s = 0.0f;
+  int k = 0;
+  for (uint64_t m = set; m; m &= m - 1, ++k) s += l[std::countr_zero(m)];
+  return k ? s / static_cast<float>(k) : 0.0f;
+}
+}  // namespace
+
+double crossentropy_forward(const float* logits, const uint8_t* targets, const uint64_t* target_sets,
+                            int N, int V, int* count) {
   std::vector<double> loss(N, 0.0);
 #pragma omp parallel for schedule(static) if(worth_threads(static_cast<int64_t>(N) * V))
   for (int64_t n = 0; n < N; ++n) {
@@ -352,7 +363,8 @@ double crossentropy_forward(const float* logits, const uint8_t* targets, int N, 
     for (int v = 1; v < V; ++v) mx = std::max(mx, l[v]);
     double s = 0.0;
     for (int v = 0; v < V; ++v) s += std::exp(static_cast<double>(l[v] - mx));
-    loss[n] = std::log(s) - (l[targets[n]] - mx);
+    const double lt = target_sets && target_sets[n] ? set_mean(l, target_sets[n]) : l[targets[n]];
+    loss[n] = std::log(s) - (lt - mx);
   }
   double sum = 0.0;
   int c = 0;
@@ -365,7 +377,7 @@ double crossentropy_forward(const float* logits, const uint8_t* targets, int N, 
 }
 
 void crossentropy_backward(float* dlogits, const float* logits, const uint8_t* targets,
-                           float scale, int N, int V) {
+                           const uint64_t* target_sets, float scale, int N, int V) {
 #pragma omp parallel for schedule(static) if(worth_threads(static_cast<int64_t>(N) * V))
   for (int64_t n = 0; n < N; ++n) {
     float* d = dlogits + n * V;
@@ -383,7 +395,13 @@ void crossentropy_backward(float* dlogits, const float* logits, const uint8_t* t
     }
     float inv = scale / s;
     for (int v = 0; v < V; ++v) d[v] *= inv;
-    d[targets[n]] -= scale;
+    if (!target_sets || !target_sets[n]) {
+      d[targets[n]] -= scale;
+      continue;
+    }
+    const uint64_t set = target_sets[n];
+    const float q = scale / static_cast<float>(std::popcount(set));
+    for (uint64_t m = set; m; m &= m - 1) d[std::countr_zero(m)] -= q;
   }
 }
 

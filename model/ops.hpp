@@ -73,12 +73,17 @@ void bias_backward(float* db, const float* dout, int N, int C);
 void bias_backward(float* db, bf16_t* out, const float* dout, int N, int C);
 
 // Cross-entropy over rows whose target != 0.  logits [N,V], targets [N].
+// With target_sets [N] (V <= 64; may be null), a counted row's target distribution q is uniform
+// over the tokens whose bit is set (bit v = token v) instead of onehot(target): for random games
+// that is the expectation of the one-hot next move, so it has the same minimiser and the same
+// expected gradient with no sampling noise (the trainer's --target legal). An empty set
+// (0) means onehot(target).
 // Returns the summed loss; *count = number of counted rows.
-double crossentropy_forward(const float* logits, const uint8_t* targets, int N, int V,
-                            int* count);
-// dlogits [N,V] (overwritten) = (softmax(logits) - onehot(target)) * scale, 0 for target 0.
+double crossentropy_forward(const float* logits, const uint8_t* targets, const uint64_t* target_sets,
+                            int N, int V, int* count);
+// dlogits [N,V] (overwritten) = (softmax(logits) - q) * scale, 0 for target 0.
 void crossentropy_backward(float* dlogits, const float* logits, const uint8_t* targets,
-                           float scale, int N, int V);
+                           const uint64_t* target_sets, float scale, int N, int V);
 
 // Vector math used above (AVX-512 when compiled for it; the scalar path is the reference).
 float exp_approx(float x);  // relative error < 2e-7 on [-87, 88]

@@ -74,8 +74,10 @@ inline void attention(double* z, double* pattern, const double* qkv, int B, int 
       }
 }
 
-// mean cross-entropy over rows with target != 0 (0 if there are none)
-inline double crossentropy(const double* logits, const uint8_t* targets, int N, int V) {
+// mean cross-entropy over rows with target != 0 (0 if there are none); with sets, to the
+// uniform distribution over the set bits of a row's set (an empty set: onehot(target))
+inline double crossentropy(const double* logits, const uint8_t* targets, int N, int V,
+                           const uint64_t* sets = nullptr) {
   double sum = 0;
   int count = 0;
   for (int n = 0; n < N; ++n) {
@@ -84,7 +86,15 @@ inline double crossentropy(const double* logits, const uint8_t* targets, int N, 
     for (int v = 1; v < V; ++v) mx = std::max(mx, logits[n * V + v]);
     double s = 0;
     for (int v = 0; v < V; ++v) s += std::exp(logits[n * V + v] - mx);
-    sum += std::log(s) + mx - logits[n * V + targets[n]];
+    double lt = logits[n * V + targets[n]];
+    if (sets && sets[n]) {
+      double a = 0;
+      int k = 0;
+      for (int v = 0; v < V; ++v)
+        if (sets[n] >> v & 1) a += logits[n * V + v], ++k;
+      lt = a / k;
+    }
+    sum += std::log(s) + mx - lt;
     ++count;
   }
   return count ? sum / count : 0.0;

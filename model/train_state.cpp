@@ -28,6 +28,7 @@ std::string encode_train_state(const TrainState& s) {
   {
     cereal::BinaryOutputArchive ar(o);
     ar(s);
+    ar(s.run.legal_target);  // version 2
   }
   return std::move(o).str();
 }
@@ -46,6 +47,7 @@ TrainState decode_train_state(std::string_view blob, const std::string& path) {
     std::istringstream in(std::string(blob.substr(12)), std::ios::binary);
     cereal::BinaryInputArchive ar(in);
     ar(s);
+    if (version >= 2) ar(s.run.legal_target);
   } catch (const std::exception& e) {
     throw UserError(path + ": training state is truncated or corrupt (" + e.what() + ")");
   }
@@ -67,6 +69,8 @@ RunConfig merge_resume(const RunConfig& stored, const RunConfig& req,
   check("val-games", req.val_games != stored.val_games, std::to_string(stored.val_games), std::to_string(req.val_games));
   check("games-file", req.games_file != stored.games_file,
         stored.games_file.empty() ? "fresh random games" : stored.games_file, req.games_file);
+  auto tgt = [](bool legal) { return std::string(legal ? "legal" : "next-move"); };
+  check("target", req.legal_target != stored.legal_target, tgt(stored.legal_target), tgt(req.legal_target));
   check("precision", req.bf16 != stored.bf16, stored.bf16 ? "bf16" : "f32", req.bf16 ? "bf16" : "f32");
   check("lr", req.schedule.lr != stored.schedule.lr, str(stored.schedule.lr), str(req.schedule.lr));
   check("warmup", req.schedule.warmup_steps != stored.schedule.warmup_steps,

@@ -33,6 +33,11 @@ struct RunConfig {
   std::string games_file;      // empty: fresh random games random_game(seed, i)
   uint64_t games_file_count = 0;
   bool bf16 = true;            // bf16 matmul inputs (f32 master weights either way)
+  // The loss target. false: the move played next (Li et al.). true: the uniform distribution
+  // over the legal next moves — the expected one-hot target of a uniformly random game, so the
+  // same optimum and the same expected gradient without the sampling noise (--target legal).
+  // Stored after the TrainState (version 2; version 1 states are next-move runs).
+  bool legal_target = false;
   Schedule schedule;           // lr, warmup_steps, total_steps (derived), floor_frac
   AdamWHyper hyper;
 
@@ -62,7 +67,7 @@ struct TrainState {
   }
 };
 
-constexpr uint32_t kTrainStateVersion = 1;
+constexpr uint32_t kTrainStateVersion = 2;
 
 // The checkpoint `extra` blob: "OGPTTRST", u32 version, then the cereal binary of TrainState.
 std::string encode_train_state(const TrainState& s);
@@ -72,7 +77,7 @@ TrainState decode_train_state(std::string_view blob, const std::string& path);
 
 // The run config to continue with when resuming `stored` with the command-line `requested`, of
 // which only the fields named in `given` were given explicitly (names as the CLI options:
-// "preset", "batch", "games", "seed", "val-seed", "val-games", "games-file", "precision", "lr",
+// "preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "precision", "lr",
 // "warmup", "lr-floor", "beta1", "beta2", "eps", "wd", "clip"). Fields not given keep their stored
 // values. A given field that differs is refused (UserError, kUsage) naming the option and both
 // values, except "games", which may grow (the cosine is re-planned on the new total).

@@ -232,6 +232,7 @@ TrainResult train(const TrainOptions& opt) {
                 std::to_string(param_count(run.cfg)) + " parameters; batch " + std::to_string(B) + ", " +
                 std::to_string(run.total_games) + " games (" + std::to_string(run.total_steps()) +
                 " steps) of " + (run.games_file.empty() ? "fresh random games" : run.games_file) +
+                (run.legal_target ? ", legal-move targets" : "") +
                 "; lr " + fmt("%g", run.schedule.lr) + ", warmup " + std::to_string(run.schedule.warmup_steps) +
                 " steps, cosine to " + fmt("%g", run.schedule.floor_frac * 100) + "%; " +
                 std::to_string(st.threads) + " threads");
@@ -285,6 +286,7 @@ TrainResult train(const TrainOptions& opt) {
   util::Progress bar("train", run.total_games > games_before ? run.total_games - games_before : 0, "games", talk);
   std::vector<data::Game> games(static_cast<size_t>(B));
   std::vector<uint8_t> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
+  std::vector<uint64_t> sets(run.legal_target ? tokens.size() : 0);
   double acc_loss = 0, acc_excess = 0;
   int64_t acc_n = 0, session_steps = 0;
   double last_norm = NAN;
@@ -306,12 +308,13 @@ TrainResult train(const TrainOptions& opt) {
     uint64_t n_pos = 0;
     for (int b = 0; b < B; ++b) {
       data::game_to_tokens(games[b], &tokens[static_cast<size_t>(b) * T], &targets[static_cast<size_t>(b) * T]);
+      if (run.legal_target) data::game_to_legal_sets(games[b], &sets[static_cast<size_t>(b) * T]);
       floor_sum += data::entropy_floor(games[b]);
       n_pos += static_cast<uint64_t>(data::n_targets(games[b]));
     }
     const double lr = lr_at(run.schedule, st.step);
     gpt.zero_grad();
-    float loss = gpt.forward(tokens.data(), targets.data(), B);
+    float loss = gpt.forward(tokens.data(), targets.data(), B, nullptr, sets.empty() ? nullptr : sets.data());
     double norm = NAN;
     if (std::isfinite(loss)) {
       gpt.backward();

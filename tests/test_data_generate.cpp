@@ -1,12 +1,14 @@
 // The synthetic generator: fast paths against slow references, determinism, legality, tokens.
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
 #include <vector>
 
 #include "data/game.hpp"
 #include "data/game_file.hpp"
 #include "data/generate.hpp"
+#include "data/labels.hpp"
 #include "othello/board.hpp"
 
 using namespace ogpt::data;
@@ -158,4 +160,38 @@ TEST_CASE("data: entropy floor") {
   g.length = 2;
   g.moves[1] = 0;  // a1: illegal
   CHECK_THROWS(entropy_floor(g));
+}
+
+TEST_CASE("data: legal-move target sets agree with the labels and hold the move played") {
+  int passes = 0;
+  for (uint64_t i = 0; i < 3000; ++i) {
+    Game g = random_game(11, i);
+    uint64_t sets[kContext];
+    uint8_t tokens[kContext], targets[kContext];
+    game_to_legal_sets(g, sets);
+    game_to_tokens(g, tokens, targets);
+    std::vector<PositionLabels> lab(g.length);
+    label_game(g, lab.data());
+    double floor = 0;
+    for (int t = 0; t < kContext; ++t) {
+      if (!targets[t]) {
+        CHECK(sets[t] == 0);
+        continue;
+      }
+      REQUIRE((sets[t] >> targets[t] & 1));  // the move played is in the set
+      uint64_t want = 0;                      // the labels' legal squares, as tokens
+      for (int sq : squares_of(lab[t].legal)) want |= uint64_t{1} << square_to_token(sq);
+      REQUIRE(sets[t] == want);
+      floor += std::log(static_cast<double>(std::popcount(sets[t])));
+      if (t > 0 && lab[t].to_move == lab[t - 1].to_move) ++passes;
+    }
+    REQUIRE(floor == doctest::Approx(entropy_floor(g)));
+  }
+  CHECK(passes > 0);  // passes were exercised
+  Game bad;
+  bad.length = 2;
+  bad.moves[0] = 37;
+  bad.moves[1] = 0;
+  uint64_t sets[kContext];
+  CHECK_THROWS(game_to_legal_sets(bad, sets));
 }

@@ -193,11 +193,11 @@ TEST_CASE("cross-entropy ignores padding; its gradient; bias gradient") {
   auto lg = randn(N * V, 41, 2.0);
   auto flg = to_f(lg);
   int count = 0;
-  double sum = ops::crossentropy_forward(flg.data(), tgt.data(), N, V, &count);
+  double sum = ops::crossentropy_forward(flg.data(), tgt.data(), nullptr, N, V, &count);
   CHECK(count == 4);
   CHECK(std::fabs(sum / count - ref::crossentropy(lg.data(), tgt.data(), N, V)) < 1e-5);
   std::vector<float> dl(N * V);
-  ops::crossentropy_backward(dl.data(), flg.data(), tgt.data(), 1.0f / count, N, V);
+  ops::crossentropy_backward(dl.data(), flg.data(), tgt.data(), nullptr, 1.0f / count, N, V);
   for (int v = 0; v < V; ++v) CHECK(dl[1 * V + v] == 0.0f);
   check_grad("logits", lg, dl, [&] { return ref::crossentropy(lg.data(), tgt.data(), N, V); });
   std::vector<float> db(V, 1.0f);
@@ -212,6 +212,30 @@ TEST_CASE("cross-entropy ignores padding; its gradient; bias gradient") {
     CHECK(db2[v] == db[v]);
   }
   for (int i = 0; i < N * V; ++i) REQUIRE(dlb[i] == ops::to_bf16(dl[i]));
+}
+
+TEST_CASE("cross-entropy to a target set (the legal-move target): value, gradient, degenerate cases") {
+  const int N = 5, V = 7;
+  std::vector<uint8_t> tgt = {3, 0, 1, 6, 2};
+  // row 0: {1,3,5}; row 1 padding (its set is ignored); row 2: {1} (= one-hot); row 3: all but 0;
+  // row 4: empty set -> one-hot(target)
+  std::vector<uint64_t> sets = {0b101010, 0b1111, 0b10, 0b1111110, 0};
+  auto lg = randn(N * V, 43, 2.0);
+  auto flg = to_f(lg);
+  int count = 0;
+  double sum = ops::crossentropy_forward(flg.data(), tgt.data(), sets.data(), N, V, &count);
+  CHECK(count == 4);
+  const double want = ref::crossentropy(lg.data(), tgt.data(), N, V, sets.data());
+  CHECK(std::fabs(sum / count - want) < 1e-5);
+  // a set differs from the one-hot loss unless it is {target}
+  CHECK(std::fabs(want - ref::crossentropy(lg.data(), tgt.data(), N, V)) > 1e-3);
+  std::vector<float> dl(N * V);
+  ops::crossentropy_backward(dl.data(), flg.data(), tgt.data(), sets.data(), 1.0f / count, N, V);
+  for (int v = 0; v < V; ++v) CHECK(dl[1 * V + v] == 0.0f);
+  double row_sum = 0;  // softmax - q sums to 0 in each row
+  for (int v = 0; v < V; ++v) row_sum += dl[0 * V + v];
+  CHECK(std::fabs(row_sum) < 1e-6);
+  check_grad("logits", lg, dl, [&] { return ref::crossentropy(lg.data(), tgt.data(), N, V, sets.data()); });
 }
 
 TEST_CASE("oneDNN matmuls: plain, transposed operands, bias, accumulate; f32 and bf16") {

@@ -27,6 +27,7 @@ TEST_CASE("train state: encode/decode round trip, refusals") {
   s.run.games_file = "x.games";
   s.run.schedule.lr = 3e-4;
   s.run.hyper.clip = 0.5;
+  s.run.legal_target = true;
   s.step = 17;
   s.games_seen = 136;
   s.data_pos = 99;
@@ -47,6 +48,7 @@ TEST_CASE("train state: encode/decode round trip, refusals") {
   CHECK(r.run.games_file == "x.games");
   CHECK(r.run.schedule.lr == 3e-4);
   CHECK(r.run.hyper.clip == 0.5);
+  CHECK(r.run.legal_target);
   CHECK(r.step == 17);
   CHECK(r.games_seen == 136);
   CHECK(r.data_pos == 99);
@@ -60,6 +62,11 @@ TEST_CASE("train state: encode/decode round trip, refusals") {
   std::string newer = blob;
   newer[8] = 99;  // version 99
   CHECK_THROWS_WITH_AS(decode_train_state(newer, "f.ckpt"), doctest::Contains("version 99"), UserError);
+  // A version-1 state (before --target existed) is a next-move run.
+  std::string v1 = blob.substr(0, blob.size() - 1);
+  v1[8] = 1;
+  CHECK_FALSE(decode_train_state(v1, "f.ckpt").run.legal_target);
+  CHECK(decode_train_state(v1, "f.ckpt").opt.v == s.opt.v);
 }
 
 TEST_CASE("train state: resume accepts the same run and a longer one, refuses a different one") {
@@ -73,6 +80,12 @@ TEST_CASE("train state: resume accepts the same run and a longer one, refuses a 
   CHECK(merge_resume(stored, req, {}, "d").total_games == 800);
   // Given but equal: fine.
   CHECK_NOTHROW(merge_resume(stored, req, {"preset", "batch", "seed", "lr"}, "d"));
+  {
+    RunConfig other = req;
+    other.legal_target = true;
+    CHECK_THROWS_WITH_AS(merge_resume(stored, other, {"target"}, "d"), doctest::Contains("--target legal (the run has next-move)"),
+                         UserError);
+  }
   // Longer: allowed, the schedule is re-planned.
   req.total_games = 1600;
   RunConfig m = merge_resume(stored, req, {"games"}, "d");
