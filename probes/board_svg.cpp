@@ -129,7 +129,7 @@ std::string render_position_svg(const PositionPicture& p) {
       std::snprintf(buf, sizeof buf, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"#cfe8d8\"/>\n", cx, y + 10);
       s += buf;
     }
-    if (!black && !white && std::isfinite(p.probs[sq]) && p.probs[sq] >= 0.0005) {
+    if (!black && !white && std::isfinite(p.probs[sq]) && p.probs[sq] >= 0.005) {
       std::snprintf(buf, sizeof buf,
                     "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"white\">%.0f%%</text>\n",
                     cx, cy + 9, 100 * p.probs[sq]);

@@ -1,6 +1,7 @@
 #include "report/card.hpp"
 
 #include <filesystem>
+#include <vector>
 
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
@@ -24,6 +25,25 @@ std::string inline_svg(const std::string& svg) {
   // A picture only: no scripts, no event handlers, no external references.
   for (const char* bad : {"<script", "<foreignObject", "onload=", "onclick=", "href=\"http", "<image"})
     if (s.find(bad) != std::string::npos) return "";
+  return s;
+}
+
+std::string scope_svg_ids(const std::string& svg, const std::string& prefix) {
+  std::vector<std::string> ids;
+  for (size_t p = svg.find(" id=\""); p != std::string::npos; p = svg.find(" id=\"", p + 1)) {
+    const size_t b = p + 5, e = svg.find('"', b);
+    if (e == std::string::npos) break;
+    ids.push_back(svg.substr(b, e - b));
+  }
+  std::string s = svg;
+  auto replace_all = [&s](const std::string& from, const std::string& to) {
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  };
+  for (const auto& id : ids) {
+    replace_all(" id=\"" + id + "\"", " id=\"" + prefix + id + "\"");
+    replace_all("url(#" + id + ")", "url(#" + prefix + id + ")");
+    replace_all("href=\"#" + id + "\"", "href=\"#" + prefix + id + "\"");
+  }
   return s;
 }
 

@@ -33,4 +33,9 @@ ModelCard load_card(const std::string& dir);
 // (empty result) unless it is one <svg>...</svg> element without scripts or external references.
 std::string inline_svg(const std::string& svg);
 
+// Prefixes every id="X" of an SVG (and its url(#X) / href="#X" references) with `prefix`, so
+// that several inline SVGs in one HTML page (e.g. two plots that both define a clip path "clip0")
+// do not use each other's definitions.
+std::string scope_svg_ids(const std::string& svg, const std::string& prefix);
+
 }  // namespace ogpt::report

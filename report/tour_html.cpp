@@ -105,7 +105,7 @@ void card_section(std::ostringstream& o, const Tour& t) {
   o << "</table>\n<p class=\"note\">The entropy floor is the loss of a perfect player of random games (the mean log "
        "of the number of legal moves); the excess loss is what the model has not learned yet.</p></div>\n";
   if (!t.card.curve_svg.empty())
-    o << "<p>Training curve (from the training run):</p>\n" << t.card.curve_svg << "\n";
+    o << "<p>Training curve (from the training run):</p>\n" << scope_svg_ids(t.card.curve_svg, "card-") << "\n";
   else
     o << "<p class=\"note\">Training curve skipped: " << esc(t.card.note) << ".</p>\n";
 }
@@ -150,7 +150,9 @@ void sweep_section(std::ostringstream& o, const Tour& t) {
     << " games), at most " << t.opt.epochs_linear << " epoch(s) for linear and " << t.opt.epochs_mlp
     << " for MLP probes. Two controls: the same probes on a <b>randomly initialised</b> model of the same shape "
        "(what any network's activations give away), and the <b>per-cell majority class</b> (no model at all).</p>\n";
-  o << util::render_svg(probes::sweep_plot(s.rows, "Probe test accuracy by layer (m/t = mine/theirs, b/w = black/white)"));
+  o << scope_svg_ids(
+      util::render_svg(probes::sweep_plot(s.rows, "Probe test accuracy by layer (m/t = mine/theirs, b/w = black/white)")),
+      "sweep-plot-");
   o << "<table>\n<tr><th>layer</th><th>linear m/t</th><th>linear b/w</th><th>MLP m/t</th><th>MLP b/w</th>"
        "<th>random: linear m/t</th><th>random: linear b/w</th><th>random: MLP m/t</th><th>random: MLP b/w</th></tr>\n";
   for (int k = 0; k <= t.cfg.n_layers; ++k) {

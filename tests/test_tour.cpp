@@ -107,9 +107,13 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
   CHECK(html.find("<script") == std::string::npos);
   CHECK(html.find(" src=") == std::string::npos);
   CHECK(html.find("href=\"http") == std::string::npos);
-  // The card was there but its curve was not: the card is shown, the curve skipped with a note.
+  // The card and the curve `train` wrote are shown; the curve's ids are scoped (no clash with the
+  // sweep plot's clip paths).
   CHECK(html.find("From the model card") != std::string::npos);
-  CHECK(html.find("Training curve skipped") != std::string::npos);
+  CHECK(html.find("Training curve (from the training run)") != std::string::npos);
+  CHECK(html.find("id=\"card-clip0\"") != std::string::npos);
+  CHECK(html.find("id=\"sweep-plot-clip0\"") != std::string::npos);
+  CHECK(count(html, "id=\"clip0\"") == 0);
 
   // The numbers in the HTML are the JSON summary's.
   const json& s = j["sweep"];
@@ -183,4 +187,29 @@ TEST_CASE("tour: a missing model or missing probes is refused with the path and 
   // Too few games for a split.
   run_cli("tour --games 3 --model " + d.str(), &rc);
   CHECK(rc == 2);
+}
+
+TEST_CASE("tour: the model card is optional; its curve must be a plain SVG beside it") {
+  TempDir d("card");
+  ogpt::report::ModelCard c = ogpt::report::load_card(d.str());
+  CHECK(!c.found);
+  CHECK(c.note.find(d.str("card.json")) != std::string::npos);
+  ogpt::util::write_file_atomic(d.str("card.json"), "{not json");
+  c = ogpt::report::load_card(d.str());
+  CHECK(!c.found);
+  CHECK(c.note.find("could not be read") != std::string::npos);
+  ogpt::util::write_file_atomic(d.str("card.json"), R"({"seed": 3, "curve_svg": "../x.svg"})");
+  c = ogpt::report::load_card(d.str());
+  CHECK(c.found);
+  CHECK(c.curve_svg.empty());
+  ogpt::util::write_file_atomic(d.str("card.json"), R"({"seed": 3})");
+  c = ogpt::report::load_card(d.str());
+  CHECK(c.found);
+  CHECK(c.note.find("no training curve") != std::string::npos);
+  ogpt::util::write_file_atomic(d.str("curve.svg"), "<?xml version=\"1.0\"?>\n<svg><script>x</script></svg>");
+  CHECK(ogpt::report::load_card(d.str()).curve_svg.empty());
+  ogpt::util::write_file_atomic(d.str("curve.svg"), "<?xml version=\"1.0\"?>\n<svg a=\"1\"><g id=\"k\"/><use href=\"#k\"/></svg>\n");
+  c = ogpt::report::load_card(d.str());
+  CHECK(c.curve_svg == "<svg a=\"1\"><g id=\"k\"/><use href=\"#k\"/></svg>");
+  CHECK(ogpt::report::scope_svg_ids(c.curve_svg, "p-") == "<svg a=\"1\"><g id=\"p-k\"/><use href=\"#p-k\"/></svg>");
 }
