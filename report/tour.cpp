@@ -240,7 +240,10 @@ void tour_bench(Tour& t, const std::function<void(uint64_t, uint64_t, const std:
   const auto& ps = probes_for(t.probes, Method::linear);
   const int start = default_layer(Method::linear, t.probes, t.cfg.n_layers);
   for (auto& [l, p] : ps)
-    if (l >= start) b.layers += (b.layers.empty() ? "" : ",") + std::to_string(l);
+    if (l >= start) {
+      if (!b.layers.empty()) b.layers += ',';
+      b.layers += std::to_string(l);
+    }
 }
 
 void tour_saliency(Tour& t) {

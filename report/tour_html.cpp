@@ -39,7 +39,10 @@ std::string f(const char* fmt, double v) {
 
 std::string squares(Bitboard b) {
   std::string s;
-  for (int sq : othello::squares_of(b)) s += (s.empty() ? "" : " ") + othello::square_name(sq);
+  for (int sq : othello::squares_of(b)) {
+    if (!s.empty()) s += ' ';
+    s += othello::square_name(sq);
+  }
   return s.empty() ? "(none)" : s;
 }
 

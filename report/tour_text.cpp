@@ -28,7 +28,10 @@ std::vector<std::string> square_names(Bitboard b) {
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
-  for (auto& x : v) s += (s.empty() ? "" : " ") + x;
+  for (auto& x : v) {
+    if (!s.empty()) s += ' ';
+    s += x;
+  }
   return s.empty() ? "(none)" : s;
 }
 

@@ -19,6 +19,7 @@
 #include "probes/probe_file.hpp"
 #include "report/tour.hpp"
 #include "tests/cli_run.hpp"
+#include "tests/temp_dir.hpp"
 #include "util/atomic_file.hpp"
 
 namespace fs = std::filesystem;
@@ -27,16 +28,7 @@ using ogpt::test::run_cli;
 
 namespace {
 
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& name)
-      : dir(fs::temp_directory_path() / ("ogpt_test_tour_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string str(const std::string& f = "") const { return f.empty() ? dir.string() : (dir / f).string(); }
-};
+using ogpt::test::TempDir;
 
 size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;
@@ -61,7 +53,7 @@ void make_trained_model(const TempDir& d) {
           &rc);
   REQUIRE(rc == 0);
   const ogpt::model::LoadedCheckpoint ck = ogpt::model::load_checkpoint(d.str("run/latest.ckpt"));
-  fs::create_directories(d.dir / "run" / "probes");
+  fs::create_directories(d.path / "run" / "probes");
   std::vector<ogpt::data::Game> games(200);
   ogpt::data::generate_games(99, 0, games.size(), games.data());
   ogpt::probes::ExtractOptions ex;
@@ -86,7 +78,7 @@ void make_trained_model(const TempDir& d) {
 }  // namespace
 
 TEST_CASE("tour: --quick report on a small trained model matches its JSON and a direct sweep") {
-  TempDir d("quick");
+  TempDir d("tour_quick");
   make_trained_model(d);
   const std::string html_path = d.str("report.html");
   int rc = -1;
@@ -164,12 +156,12 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
   }
 
   // The atomic write leaves no temporary file beside the report.
-  for (auto& e : fs::directory_iterator(d.dir))
+  for (auto& e : fs::directory_iterator(d.path))
     CHECK_MESSAGE(e.path().filename().string().find(".tmp") == std::string::npos, e.path().string());
 }
 
 TEST_CASE("tour: a missing model or missing probes is refused with the path and how to get them") {
-  TempDir d("missing");
+  TempDir d("tour_missing");
   int rc = -1;
   std::string err = run_cli("tour --quick -q --model " + d.str("nope") + " --out " + d.str("r.html"), &rc, true);
   CHECK(rc == 4);
@@ -190,7 +182,7 @@ TEST_CASE("tour: a missing model or missing probes is refused with the path and 
 }
 
 TEST_CASE("tour: the model card is optional; its curve must be a plain SVG beside it") {
-  TempDir d("card");
+  TempDir d("tour_card");
   ogpt::report::ModelCard c = ogpt::report::load_card(d.str());
   CHECK(!c.found);
   CHECK(c.note.find(d.str("card.json")) != std::string::npos);
