@@ -21,7 +21,7 @@ header b { font-size: 16px; } header span { color: #aab; margin-left: 12px; }
 button, select, input { font: inherit; }
 #error { color: #a00; padding: 0 16px; min-height: 1.4em; white-space: pre-wrap; }
 main { display: flex; flex-wrap: wrap; gap: 16px; padding: 0 16px 16px; }
-.panel { background: #fff; border: 1px solid #ccc; border-radius: 6px; padding: 10px; width: 400px; }
+.panel { background: #fff; border: 1px solid #ccc; border-radius: 6px; padding: 10px; width: 360px; }
 .panel h2 { font-size: 15px; margin: 0 0 6px; }
 .opts { display: flex; gap: 6px; flex-wrap: wrap; margin-bottom: 6px; }
 .text { font-size: 13px; margin-top: 6px; } .text div { margin: 2px 0; }
@@ -36,24 +36,24 @@ svg text { font-family: system-ui, sans-serif; pointer-events: none; }
 <div id="controls">
   <input id="game" placeholder='paste a game, e.g. "f5 d6 c3 d3 c4"' aria-label="game">
   <button id="load">Load</button><button id="new">New game</button>
-  <button id="first" title="start">&#x23EE;</button><button id="back" title="back (left arrow)">&#x25C0;</button>
+  <button id="first" title="start">&laquo;</button><button id="back" title="back (left arrow)">&lsaquo;</button>
   <input id="slider" type="range" min="0" max="0" value="0" aria-label="move">
-  <button id="fwd" title="forward (right arrow)">&#x25B6;</button><button id="last" title="end">&#x23ED;</button>
+  <button id="fwd" title="forward (right arrow)">&rsaquo;</button><button id="last" title="end">&raquo;</button>
   <span id="moveinfo"></span> <span id="busy"></span>
 </div>
 <div id="error" role="alert"></div>
 <main>
   <section class="panel"><h2>Board and the model's next move</h2>
-    <svg id="board-game" width="380" height="380"></svg><div id="game-text" class="text"></div></section>
+    <svg id="board-game" width="345" height="345"></svg><div id="game-text" class="text"></div></section>
   <section class="panel"><h2>Probe: the board read from the residual stream</h2>
     <div class="opts"><select id="probe-kind"></select><select id="probe-basis"></select>
       <select id="probe-layer"></select></div>
-    <svg id="board-probe" width="380" height="380"></svg><div id="probe-text" class="text"></div></section>
+    <svg id="board-probe" width="345" height="345"></svg><div id="probe-text" class="text"></div></section>
   <section class="panel"><h2>Intervention: edit the board inside the model</h2>
     <div class="opts">click a disc to <select id="edit-action"><option value="flip">flip it</option>
       <option value="empty">erase it</option></select>
       <select id="edit-method"></select> from layer <select id="edit-layer"></select></div>
-    <svg id="board-edit" width="380" height="380"></svg><div id="edit-text" class="text"></div></section>
+    <svg id="board-edit" width="345" height="345"></svg><div id="edit-text" class="text"></div></section>
 </main>
 <div class="legend">Board: a1 top-left. Cell colour and % = the model's probability of that next move;
 ring = a legal move (engine); yellow square = the model's top-N (N = number of legal moves); red = an
@@ -64,7 +64,7 @@ faded by its confidence; a red cross marks a cell it reads wrong.</div>
 const $ = id => document.getElementById(id);
 const FILES = "abcdefgh";
 const sqName = s => FILES[s % 8] + (Math.floor(s / 8) + 1);
-const S = 44, M = 20;  // cell size and margin (px)
+const S = 40, M = 20;  // cell size and margin (px)
 let info = null, game = {moves: [], upto: 0}, current = null, seq = 0;
 
 async function api(path, body) {
@@ -238,13 +238,13 @@ async function intervene(sq) {
   } catch (e) { if (my === seq) showError(e); }
   if (my === seq) $("busy").textContent = "";
 }
-function fillEditMenus() {
-  const ms = Object.keys(info.intervene);
+function fillEditMenus() {  // on start and on a change of method: that method's layers, its default chosen
+  const ms = ["linear", "gradient"].filter(m => m in info.intervene);
   if ($("edit-method").options.length === 0) fillSelect($("edit-method"), ms.map(m => [m, m]), false);
   const m = info.intervene[$("edit-method").value];
   if (!m) return;
-  fillSelect($("edit-layer"), m.layers.map(l => [l, String(l)]), true);
-  if (!m.layers.includes(+$("edit-layer").value)) $("edit-layer").value = m.default;
+  fillSelect($("edit-layer"), m.layers.map(l => [l, String(l)]), false);
+  $("edit-layer").value = m.default;
 }
 
 async function start() {

@@ -2,10 +2,12 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <thread>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -41,11 +43,13 @@ void serve(Explorer& ex, const ServeOptions& opt) {
   // On loopback, answer only requests addressed to loopback: a web page elsewhere cannot reach
   // this server through DNS rebinding.
   const bool check_host = is_loopback(opt.host);
-  const std::string ps = ":" + std::to_string(port);
-  auto handler = [&ex, check_host, ps](const httplib::Request& req, httplib::Response& res) {
+  const std::string ps = std::string(":").append(std::to_string(port));
+  std::vector<std::string> hosts;
+  for (const char* h : {"127.0.0.1", "localhost", "[::1]"}) hosts.push_back(std::string(h).append(ps));
+  auto handler = [&ex, check_host, hosts](const httplib::Request& req, httplib::Response& res) {
     Response r;
     const std::string host = req.get_header_value("Host");
-    if (check_host && host != "127.0.0.1" + ps && host != "localhost" + ps && host != "[::1]" + ps)
+    if (check_host && std::find(hosts.begin(), hosts.end(), host) == hosts.end())
       r = {403, "{\"error\":\"this server answers requests for 127.0.0.1 or localhost only\"}\n", "application/json"};
     else
       r = handle_request(ex, req.method, req.path, req.body);

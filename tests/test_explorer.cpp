@@ -173,9 +173,13 @@ TEST_CASE("explorer: /api/intervene returns the edited board's true legal set an
   for (const char* g : kGames) {
     const std::vector<int> moves = othello::parse_game(g);
     const othello::Board b = othello::replay(moves).back();
-    for (int cell : othello::squares_of(b.player | b.opponent))
+    int disc = 0;
+    for (int cell : othello::squares_of(b.player | b.opponent)) {
       for (const char* method : {"linear", "gradient"})
         for (const char* to : {"flip", "empty"}) {
+          // Every third disc both ways with the linear edit; every sixth, flipped, with the gradient one.
+          const bool linear = std::string(method) == "linear";
+          if (disc % (linear ? 3 : 6) != 0 || (!linear && std::string(to) == "empty")) continue;
           const auto was = interventions::get_cell_state(b, cell);
           const auto target = std::string(to) == "empty" ? interventions::CellState::empty
                               : was == interventions::CellState::mine ? interventions::CellState::theirs
@@ -188,7 +192,6 @@ TEST_CASE("explorer: /api/intervene returns the edited board's true legal set an
             post("/api/intervene", body, 400);
             continue;
           }
-          if (std::string(method) == "gradient" && (cell % 3) != 0) continue;  // keep the test quick
           const json r = post("/api/intervene", body);
           ++cases;
           CHECK(as_set(r["after"]["legal"]) == as_set(othello::get_moves(edited)));
@@ -204,6 +207,7 @@ TEST_CASE("explorer: /api/intervene returns the edited board's true legal set an
           CHECK(r["layers"] == json({1, 2}));
           const std::string eb = r["after"]["board"];
           CHECK(eb[cell] == ((edited.black() >> cell & 1) ? 'B' : (edited.white() >> cell & 1) ? 'W' : '.'));
+          if (cases % 3 != 1) continue;
           // The numbers are run_cases's, called directly.
           interventions::InterventionOptions opt;
           opt.method = interventions::parse_method(method);
@@ -213,8 +217,10 @@ TEST_CASE("explorer: /api/intervene returns the edited board's true legal set an
           CHECK(r["null_errors"] == direct.null_errors);
           CHECK(as_set(r["after"]["predicted"]) == as_set(direct.predicted_after));
         }
+      ++disc;
+    }
   }
-  CHECK(cases > 20);
+  CHECK(cases > 10);
 }
 
 TEST_CASE("explorer: bad requests get a 4xx with a JSON error naming the problem") {
