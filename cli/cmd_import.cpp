@@ -1,4 +1,4 @@
-// othello-gpt import --from FILE(.pth|.safetensors) --out MODEL [--dtype f32|bf16] [--n-heads N]
+// othello-gpt import --from FILE(.pth|.safetensors|.ckpt) --out MODEL [--dtype f32|bf16] [--n-heads N]
 // Converts a TransformerLens (or minGPT / Li et al.) state dict into the project's checkpoint.
 // .pth files are read by a pickle subset that never runs code (see model/pth.hpp).
 #include <cstdio>
@@ -17,10 +17,11 @@ struct Opts {
   bool json = false;
 };
 
-ogpt::cli::Command reg("import", "Convert a .pth or .safetensors state dict into a model checkpoint",
+ogpt::cli::Command reg("import", "Convert a .pth or .safetensors state dict (or a training checkpoint) into a model checkpoint",
                        [](CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--from", o->from, "TransformerLens or minGPT state dict (.pth or .safetensors)")
+  sub.add_option("--from", o->from, "TransformerLens or minGPT state dict (.pth or .safetensors), or this "
+                 "project's checkpoint (e.g. a run's latest.ckpt: the optimizer state is dropped)")
       ->required();
   sub.add_option("--out", o->out, "Model checkpoint to write")->required();
   sub.add_option("--dtype", o->dtype, "Stored weight dtype")

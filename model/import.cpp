@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 
+#include "model/checkpoint.hpp"
 #include "model/pth.hpp"
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
@@ -245,6 +246,18 @@ ParamBlock import_state_dict(const StateDict& in, const std::string& what, const
 ParamBlock import_model_file(const std::string& path, const ImportOptions& opt, ImportInfo* info) {
   ImportInfo local;
   ImportInfo& inf = info ? *info : local;
+  char magic[8] = {};
+  std::ifstream(path, std::ios::binary).read(magic, 8);
+  if (std::memcmp(magic, "OGPTCKPT", 8) == 0) {
+    // The project's own checkpoint (e.g. a training run's latest.ckpt): re-saving it drops the
+    // optimizer state and can store the weights in bf16 (how the shipped model is made).
+    auto c = load_checkpoint(path);
+    inf.format = "ogpt-checkpoint";
+    inf.layout = "TransformerLens";
+    inf.stored_dtypes.clear();
+    inf.stored_dtypes[c.dtype == WeightDtype::bf16 ? "BF16" : "F32"] = static_cast<int>(param_specs(c.params.cfg).size());
+    return std::move(c.params);
+  }
   StateDict sd = read_state_dict(path, &inf);
   return import_state_dict(sd, path, opt, &inf);
 }

@@ -125,4 +125,35 @@ std::string render_curve_svg(const std::vector<LogRow>& rows, const std::string&
   return util::render_svg_grid({a, b}, 2);
 }
 
+std::string render_compare_svg(const std::vector<NamedLog>& runs, const std::string& title) {
+  util::Plot by_games, by_hours, err;
+  by_games.title = title + ": validation excess loss";
+  by_games.x_label = "games seen";
+  by_hours.title = title + ": the same against training time";
+  by_hours.x_label = "training hours (wall clock)";
+  by_games.y_label = by_hours.y_label = "loss - entropy floor (nats/move)";
+  err.title = title + ": top-1 prediction illegal";
+  err.x_label = "games seen";
+  err.y_label = "top-1 legal-move error (%)";
+  for (util::Plot* p : {&by_games, &by_hours, &err}) p->log_y = true;
+  for (const NamedLog& run : runs) {
+    util::Series g, h, e;
+    g.name = h.name = e.name = run.name;
+    g.markers = h.markers = e.markers = true;
+    for (const LogRow& r : run.rows) {
+      if (!std::isfinite(r.val_excess)) continue;
+      g.x.push_back(static_cast<double>(r.games));
+      g.y.push_back(r.val_excess);
+      h.x.push_back(r.wall_s / 3600.0);
+      h.y.push_back(r.val_excess);
+      e.x.push_back(static_cast<double>(r.games));
+      e.y.push_back(100.0 * (1.0 - r.val_legal_top1));
+    }
+    by_games.series.push_back(std::move(g));
+    by_hours.series.push_back(std::move(h));
+    err.series.push_back(std::move(e));
+  }
+  return util::render_svg_grid({by_games, by_hours, err}, 3);
+}
+
 }  // namespace ogpt::model

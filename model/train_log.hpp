@@ -50,4 +50,12 @@ class TrainLog {
 // The curve picture alone (for tests and other tools): two panels from `rows`.
 std::string render_curve_svg(const std::vector<LogRow>& rows, const std::string& title);
 
+// Several runs in one picture (ablations): validation excess loss against games seen and against
+// training hours, and the top-1 legal-move error against games seen; one line per run.
+struct NamedLog {
+  std::string name;
+  std::vector<LogRow> rows;
+};
+std::string render_compare_svg(const std::vector<NamedLog>& runs, const std::string& title);
+
 }  // namespace ogpt::model

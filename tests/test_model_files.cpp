@@ -14,6 +14,7 @@
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace ogpt;
 using namespace ogpt::model;
@@ -348,6 +349,29 @@ TEST_CASE("import: the fixture via .pth and .safetensors gives the same 2x64 mod
   // spot-check a value against the raw file: W_Q[h=1, d=2, e=3]
   auto raw = read_safetensors(kFix + "model.safetensors");
   CHECK(b.get("blocks.1.attn.W_Q")[(1 * 64 + 2) * 16 + 3] == raw.at("blocks.1.attn.W_Q").data[(1 * 64 + 2) * 16 + 3]);
+}
+
+TEST_CASE("import: a training checkpoint re-saved in bf16 drops the extra blob, keeps the weights") {
+  ParamBlock a = import_model_file(kFix + "model.safetensors");
+  ogpt::test::TempDir tmp("import_ckpt");
+  const std::string run = tmp.str() + "/latest.ckpt", out = tmp.str() + "/model.ckpt";
+  save_checkpoint(run, a, WeightDtype::f32, std::string(1000, 'x'));  // stands for the optimizer state
+  ImportInfo info;
+  ParamBlock b = import_model_file(run, {}, &info);
+  CHECK(info.format == "ogpt-checkpoint");
+  CHECK(b.cfg == a.cfg);
+  CHECK(b.data == a.data);
+  save_checkpoint(out, b, WeightDtype::bf16);
+  auto c = load_checkpoint(out);
+  CHECK(c.dtype == WeightDtype::bf16);
+  CHECK(c.extra.empty());
+  for (size_t i = 0; i < a.data.size(); ++i)  // bf16: 8 significant bits
+    REQUIRE(std::fabs(c.params.data[i] - a.data[i]) <= std::fabs(a.data[i]) * (1.0f / 256) + 1e-30f);
+  // a damaged checkpoint is refused by name, not parsed as a state dict
+  std::string bytes = util::read_file(run);
+  bytes[bytes.size() / 2] ^= 0x55;
+  util::write_file_atomic(run, bytes);
+  CHECK_THROWS_WITH_AS(import_model_file(run), doctest::Contains(run.c_str()), UserError);
 }
 
 TEST_CASE("import: LayerNorm-folded (LNPre) variant") {

@@ -15,10 +15,15 @@
 
 #include "data/game_file.hpp"
 #include "model/checkpoint.hpp"
+#include "model/train_log.hpp"
 #include "model/train_state.hpp"
+#include "util/atomic_file.hpp"
+#include "tests/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+using ogpt::test::TempDir;
 
 namespace {
 // Runs the CLI; returns stdout, exit code in *rc, stderr in *err (if given).
@@ -43,17 +48,6 @@ std::string run_cli(const std::string& args, int* rc, std::string* err = nullptr
   fs::remove(errfile);
   return out;
 }
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("ogpt_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string str(const std::string& sub = "") const { return (sub.empty() ? path : path / sub).string(); }
-};
 
 // Starts a long tiny training run in the background; returns its pid once log.csv has `lines` lines.
 pid_t start_long_run(const std::string& run, const char* ckpt_minutes, size_t lines_wanted, size_t* lines) {
@@ -206,4 +200,44 @@ TEST_CASE("train cli: kill -9 at any moment leaves a run that resumes, each logg
   REQUIRE(!steps.empty());
   for (size_t i = 0; i < steps.size(); ++i) CHECK(steps[i] == static_cast<long>(i));
   CHECK(steps.back() == st.step + 1);
+}
+
+TEST_CASE("train cli: curves compares runs (SVG with every run, JSON = each run's last validation)") {
+  TempDir tmp("curves");
+  for (int k = 0; k < 2; ++k) {
+    fs::create_directories(tmp.str("run" + std::to_string(k)));
+    std::string csv = std::string(ogpt::model::kLogHeader) + "\n";
+    for (int s = 0; s <= 4; ++s) {
+      ogpt::model::LogRow r;
+      r.step = s * 10;
+      r.games = static_cast<uint64_t>(s) * 1000;
+      r.wall_s = s * 60.0 * (k + 1);
+      r.train_loss = 3.0 - 0.1 * s;
+      r.train_excess = 1.0 - 0.1 * s;
+      if (s % 2 == 0) {
+        r.val_loss = 3.0 - 0.1 * s - 0.05 * k;
+        r.val_excess = 1.0 - 0.1 * s - 0.05 * k;
+        r.val_legal_top1 = 0.5 + 0.1 * s + 0.01 * k;
+      }
+      csv += ogpt::model::format_log_row(r) + "\n";
+    }
+    ogpt::util::write_file_atomic(tmp.str("run" + std::to_string(k) + "/log.csv"), csv);
+  }
+  int rc = 0;
+  const std::string svg = tmp.str("cmp.svg");
+  json j = json::parse(run_cli("curves " + tmp.str("run0") + " " + tmp.str("run1") + " --out " + svg + " --json", &rc));
+  REQUIRE(rc == 0);
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["run"] == "run0");
+  CHECK(j[1]["games"] == 4000);
+  CHECK(j[1]["val_excess"].get<double>() == doctest::Approx(0.55));
+  CHECK(j[1]["val_legal_top1"].get<double>() == doctest::Approx(0.91));
+  CHECK(j[1]["wall_hours"].get<double>() == doctest::Approx(480.0 / 3600));
+  std::string pic = ogpt::util::read_file(svg);
+  CHECK(pic.find("run0") != std::string::npos);
+  CHECK(pic.find("run1") != std::string::npos);
+  CHECK(pic.find("training hours") != std::string::npos);
+  CHECK(pic.rfind("</svg>") != std::string::npos);
+  run_cli("curves " + tmp.str("nothing-here") + " --out " + svg, &rc);
+  CHECK(rc == 3);
 }

@@ -15,22 +15,15 @@
 #include "othello/board.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace ogpt;
 using namespace ogpt::model;
 namespace fs = std::filesystem;
 
-namespace {
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("ogpt_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string str(const std::string& sub = "") const { return (sub.empty() ? path : path / sub).string(); }
-};
+using ogpt::test::TempDir;
 
+namespace {
 TrainOptions tiny_run(const std::string& dir, uint64_t games = 48) {
   TrainOptions o;
   o.run.preset = "2x64";
