@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path dir = argv[1];
-  for (auto t : {"game_record", "game_file", "wthor", "safetensors", "checkpoint", "pth", "pickle", "text_games", "probe_file"})
+  for (auto t : {"game_record", "game_file", "wthor", "safetensors", "checkpoint", "pth", "pickle", "text_games", "probe_file",
+                 "http_request"})
     fs::create_directories(dir / t);
   auto games = some_games(8);
 
@@ -134,6 +135,23 @@ int main(int argc, char** argv) {
     probes::save_probe(f, probes::make_probe(kind, probes::Target::mine_theirs, 4, 3, 1));
     put_with_selector(f);
   }
+#endif
+#ifdef OGPT_HAVE_HTTP_REQUEST
+  // The explorer's API: "METHOD PATH\n" then the body (fuzz_http_request.cpp).
+  const char* requests[] = {
+      "GET /api/info\n",
+      "GET /\n",
+      "POST /api/state\n{}",
+      "POST /api/state\n{\"moves\": \"f5 d6 c3 d3 c4\", \"upto\": 3}",
+      "POST /api/state\n{\"moves\": [\"f5\", \"f6\", \"e6\", \"f4\"]}",
+      "POST /api/probe\n{\"moves\": \"f5 d6 c3\", \"layer\": 1, \"basis\": \"mine-theirs\", \"kind\": \"linear\"}",
+      "POST /api/probe\n{\"moves\": \"f5 d6\", \"layer\": 2, \"basis\": \"legal\", \"kind\": \"mlp\"}",
+      "POST /api/intervene\n{\"moves\": \"f5 d6 c3\", \"cell\": \"d4\", \"to\": \"empty\", \"method\": \"linear\"}",
+      "POST /api/intervene\n{\"moves\": \"f5\", \"cell\": \"e4\", \"to\": \"mine\", \"method\": \"gradient\", "
+      "\"layer\": 2}",
+      "POST /api/intervene\n{\"moves\": [\"f5\", \"d6\"], \"upto\": 1, \"cell\": \"f5\", \"to\": \"theirs\"}"};
+  int k = 0;
+  for (const char* r : requests) put(dir / "http_request" / ("req" + std::to_string(k++)), r);
 #endif
   std::printf("seeds written to %s\n", dir.c_str());
   return 0;

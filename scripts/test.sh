@@ -8,8 +8,11 @@
 # under ASan and exercise no reader of outside data that the faster tests miss.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --with-browser  # chromium + node for the explorer's browser test
 bash scripts/build.sh
+# playwright-core (pinned by tests/e2e/package-lock.json); without it ctest skips the browser test.
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error) ||
+  echo "test.sh: npm ci failed in tests/e2e: the explorer's browser test will be skipped" >&2
 ctest --test-dir build --output-on-failure -j2 --timeout 900
 
 if [ "${OGPT_SANITIZE_STAGE:-1}" != 0 ]; then

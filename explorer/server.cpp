@@ -1,0 +1,88 @@
+#include "explorer/server.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace ogpt::explorer {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
+
+}  // namespace
+
+void serve(Explorer& ex, const ServeOptions& opt) {
+  httplib::Server svr;
+  const int threads = std::max(1, opt.threads);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Bodies up to 1 MiB reach the handler, which answers 413 in JSON above kMaxBody; httplib
+  // refuses anything larger before reading it.
+  svr.set_payload_max_length(1 << 20);
+  svr.set_keep_alive_timeout(2);  // a browser's idle connections must not hold the few threads long
+  int port = opt.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(opt.host);
+  } else if (!svr.bind_to_port(opt.host, port)) {
+    port = -1;
+  }
+  if (port <= 0)
+    throw IoError("cannot listen on " + opt.host + ":" + std::to_string(opt.port) +
+                  " (port in use, or not an address of this machine?)");
+  // On loopback, answer only requests addressed to loopback: a web page elsewhere cannot reach
+  // this server through DNS rebinding.
+  const bool check_host = is_loopback(opt.host);
+  const std::string ps = std::string(":").append(std::to_string(port));
+  std::vector<std::string> hosts;
+  for (const char* h : {"127.0.0.1", "localhost", "[::1]"}) hosts.push_back(std::string(h).append(ps));
+  auto handler = [&ex, check_host, hosts](const httplib::Request& req, httplib::Response& res) {
+    Response r;
+    const std::string host = req.get_header_value("Host");
+    if (check_host && std::find(hosts.begin(), hosts.end(), host) == hosts.end())
+      r = {403, "{\"error\":\"this server answers requests for 127.0.0.1 or localhost only\"}\n", "application/json"};
+    else
+      r = handle_request(ex, req.method, req.path, req.body);
+    res.status = r.status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    // The page loads nothing from elsewhere; say so to the browser too.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:");
+    res.set_content(r.body, r.content_type);
+  };
+  // Every method reaches the handler, which answers 404/405 in JSON.
+  svr.Get(".*", handler).Post(".*", handler).Put(".*", handler).Delete(".*", handler).Patch(".*", handler);
+  svr.Options(".*", handler);
+
+  g_stop.store(false);
+  struct sigaction sa {}, old_int{}, old_term{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  std::atomic<bool> done{false};
+  std::thread listener([&] {
+    svr.listen_after_bind();
+    done.store(true);
+  });
+  const std::string shown = opt.host.find(':') != std::string::npos ? "[" + opt.host + "]" : opt.host;
+  if (opt.on_listen) opt.on_listen("http://" + shown + ps + "/");
+  while (!g_stop.load() && !done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  svr.stop();
+  listener.join();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+}
+
+}  // namespace ogpt::explorer
