@@ -83,7 +83,7 @@ cli::Command reg("tour", "The whole experiment in minutes: predictions, probes, 
       ->capture_default_str();
   sub.add_option("--seed", a->o.seed, "Stream of the fresh games and cases (not the model's training seed)")
       ->capture_default_str();
-  sub.add_flag("--gradient", a->o.gradient, "Also benchmark Li et al.'s gradient edit (slower)");
+  sub.add_flag("!--linear-only", a->o.gradient, "Benchmark only the linear edit (skip Li et al.'s gradient edit)");
   sub.add_flag("--quick", a->quick, "Tiny sizes (a few seconds; for tests and smoke runs)");
   sub.add_flag("--json", a->json, "Print every measured number as JSON (instead of the text)");
   sub.add_flag("--quiet,-q", a->quiet, "No progress bars");

@@ -237,13 +237,16 @@ void tour_bench(Tour& t, const std::function<void(uint64_t, uint64_t, const std:
       }
     }
   }
-  const auto& ps = probes_for(t.probes, Method::linear);
-  const int start = default_layer(Method::linear, t.probes, t.cfg.n_layers);
-  for (auto& [l, p] : ps)
-    if (l >= start) {
-      if (!b.layers.empty()) b.layers += ',';
-      b.layers += std::to_string(l);
-    }
+  for (Method m : methods) {
+    std::string& text = b.layers[method_name(m)];
+    const int start = default_layer(m, t.probes, t.cfg.n_layers);
+    for (auto& [l, p] : probes_for(t.probes, m))
+      if (l >= start) {
+        if (!text.empty()) text += ',';
+        text += std::to_string(l);
+      }
+    if (m == Method::gradient) text += t.probes.mlp.empty() ? " (linear probes: no MLP probe)" : " (MLP probes)";
+  }
 }
 
 void tour_saliency(Tour& t) {

@@ -205,10 +205,15 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   o << "<p>If the model really uses this board, changing the board <i>inside the model</i> should change its "
        "predictions the way the rules say. An <b>intervention</b> takes a position, picks an occupied cell, and "
        "rewrites the model's activation so that the linear probe reads that cell as flipped (mine &harr; theirs) or "
-       "erased (empty), at layers "
-    << esc(b.layers)
-    << " of the last position (Nanda et al.'s linear edit, with the probes in <code>" << esc(t.probe_path)
-    << "</code>). Then we compare the model's top-N moves with the legal moves of the <i>edited</i> board. "
+       "erased (empty), at the last position, from a middle layer on. Two methods: <b>linear</b> (Nanda et al.: move "
+       "the activation along the linear probe's direction for that cell; layers "
+    << esc(b.layers.count("linear") ? b.layers.at("linear") : "-") << ")";
+  if (b.layers.count("gradient"))
+    o << " and <b>gradient</b> (Li et al.: gradient descent on the activation until the probe reads the new board; "
+         "layers "
+      << esc(b.layers.at("gradient")) << ")";
+  o << ", with the probes in <code>" << esc(t.probe_path)
+    << "</code>. Then we compare the model's top-N moves with the legal moves of the <i>edited</i> board. "
        "Errors = squares predicted but not legal + legal but not predicted. The null baseline is the unedited "
        "model scored against the edited board: how wrong it would be if the edit did nothing. Reachable cases "
        "are edited boards that a legal game can produce; unreachable ones cannot arise in play, so the model "
@@ -230,7 +235,8 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   const auto& c = b.cases[b.example];
   const auto& r = b.example_result;
   const std::string from = interventions::cell_state_name(interventions::get_cell_state(r.truth.before, c.cell));
-  o << "<h3>A worked intervention</h3>\n<p>The benchmark's first reachable flip case (not chosen for success): after <code>"
+  o << "<h3>A worked intervention</h3>\n<p>The benchmark's first reachable flip case (not chosen for success), linear "
+       "edit: after <code>"
     << esc(othello::format_game(c.moves, true)) << "</code>, " << othello::color_name(r.truth.before.to_move)
     << " to move, cell <b>" << othello::square_name(c.cell) << "</b> goes from " << from << " to "
     << interventions::cell_state_name(c.target) << ". Left: the real board and the model's prediction; right: the "

@@ -121,10 +121,10 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
     CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_pct(acc));
   }
   const json& b = j["bench"];
-  REQUIRE(b["rows"].size() == 4);  // linear x {flip, erase} x {reachable, unreachable}
+  REQUIRE(b["rows"].size() == 8);  // {linear, gradient} x {flip, erase} x {reachable, unreachable}
   int cases = 0;
   for (auto& r : b["rows"]) {
-    cases += r["cases"].get<int>();
+    if (r["method"] == "linear") cases += r["cases"].get<int>();
     CHECK(r["errors_mean"].get<double>() >= 0);
     CHECK(r["null_mean"].get<double>() >= 1.0);  // every case changes the legal set
     CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_err(r["errors_mean"].get<double>()));
