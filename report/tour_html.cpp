@@ -81,6 +81,8 @@ void card_section(std::ostringstream& o, const Tour& t) {
        "a rule or a score.</p>\n";
   if (!t.card.found) {
     o << "<p class=\"note\">Model card skipped: " << esc(t.card.note) << ".</p>\n";
+    if (!t.card.curve_svg.empty())
+      o << "<p>Training curve (from the training run):</p>\n" << scope_svg_ids(t.card.curve_svg, "card-") << "\n";
     return;
   }
   const auto& c = t.card.card;
@@ -137,6 +139,12 @@ void game_section(std::ostringstream& o, const Tour& t) {
     << f("%.4f", g.eval.entropy_floor) << ".</p>\n";
 }
 
+// Passes over the training positions a probe makes: max(epochs, min_steps x batch / positions).
+double passes(const TourOptions& o, const SweepStep& s, double epochs) {
+  const double by_steps = s.train_positions ? double(o.min_steps) * o.probe_batch / double(s.train_positions) : 0;
+  return std::max(epochs, by_steps);
+}
+
 void sweep_section(std::ostringstream& o, const Tour& t) {
   const SweepStep& s = t.sweep;
   o << "<h2 id=\"sweep\">2. Where is the board? Probes at every layer</h2>\n";
@@ -150,8 +158,10 @@ void sweep_section(std::ostringstream& o, const Tour& t) {
     << num("sweep-positions", std::to_string(s.positions)) << " positions, split by game: probes trained on "
     << s.train_positions << " positions (" << s.train_games << " games), early-stopped on " << s.val_positions
     << ", tested on " << num("sweep-test-positions", std::to_string(s.test_positions)) << " (" << s.test_games
-    << " games), at most " << t.opt.epochs_linear << " epoch(s) for linear and " << t.opt.epochs_mlp
-    << " for MLP probes. Two controls: the same probes on a <b>randomly initialised</b> model of the same shape "
+    << " games). Each probe is trained with AdamW for at least " << t.opt.min_steps << " steps of "
+    << t.opt.probe_batch << " positions (" << f("%.1f", passes(t.opt, s, t.opt.epochs_linear)) << " passes over the "
+    << "training positions for linear probes, " << f("%.1f", passes(t.opt, s, t.opt.epochs_mlp))
+    << " for MLP probes with a hidden layer of 128), keeping the weights with the best validation loss. Two controls: the same probes on a <b>randomly initialised</b> model of the same shape "
        "(what any network's activations give away), and the <b>per-cell majority class</b> (no model at all).</p>\n";
   o << scope_svg_ids(
       util::render_svg(probes::sweep_plot(s.rows, "Probe test accuracy by layer (m/t = mine/theirs, b/w = black/white)")),
@@ -230,6 +240,18 @@ void bench_section(std::ostringstream& o, const Tour& t) {
     << " per kind and set); only edits that change the legal set. Exact = cases with no error at all. Nanda et al. "
        "report 0.10 (flip) and 0.02 (erase) average errors for the linear edit on their model, against a null of "
        "about 2.7.</p>\n";
+  for (const std::string method : {"linear", "gradient"}) {
+    double e = 0, n = 0;
+    int k = 0;
+    for (auto& r : b.rows)
+      if (r.method == method) e += r.errors_mean * r.cases, n += r.null_mean * r.cases, k += r.cases;
+    if (k)
+      o << "<p>Over all " << k << " cases, the " << method << " edit leaves " << fmt_err(e / k)
+        << " errors per case where the unedited model makes " << fmt_err(n / k) << ": the edit "
+        << (e < n ? "moves the predictions toward the edited board's legal moves"
+                  : "does not move the predictions toward the edited board's legal moves")
+        << (e < 0.25 * n ? "." : e < n ? ", but only part of the way." : ".") << "</p>\n";
+  }
   o << interventions::bench_svg(b.rows, "Errors per case after the edit, against the null baseline");
   if (b.example < 0) return;
   const auto& c = b.cases[b.example];
@@ -264,8 +286,10 @@ void saliency_section(std::ostringstream& o, const Tour& t) {
   o << "<p>Latent saliency (Li et al. 2023): for step 1's position, flip each disc in turn inside the model (the same "
        "linear edit) and measure how much the probability of the model's favourite move, <b>"
     << othello::square_name(s.move) << "</b> (p = " << num("saliency-p", f("%.3f", s.p0))
-    << "), drops. Red discs matter: flipping them takes the move away, as the rules would (a move is legal only if it "
-       "flips a line of the opponent's discs ending in one of the mover's).</p>\n";
+    << "), drops. Red discs matter to the prediction (flipping them lowers p), blue ones work against it. The rules say "
+       "which discs should matter: a move is legal only if it flips a line of the opponent's discs that ends in one "
+       "of the mover's, so a model that tracks the board should care most about the discs on the lines through "
+       "the move.</p>\n";
   o << interventions::saliency_svg(s, "Latent saliency of " + othello::square_name(s.move) + " after move " +
                                           std::to_string(t.saliency_moves.size()));
 }

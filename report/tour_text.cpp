@@ -201,6 +201,8 @@ json tour_json(const Tour& t, const std::string& html_path) {
                 {"test_positions", s.test_positions},
                 {"epochs_linear", t.opt.epochs_linear},
                 {"epochs_mlp", t.opt.epochs_mlp},
+                {"min_steps", t.opt.min_steps},
+                {"probe_batch", t.opt.probe_batch},
                 {"rows", rows}};
   const BenchStep& b = t.bench;
   json brows = json::array();

@@ -186,6 +186,7 @@ TEST_CASE("tour: the model card is optional; its curve must be a plain SVG besid
   ogpt::report::ModelCard c = ogpt::report::load_card(d.str());
   CHECK(!c.found);
   CHECK(c.note.find(d.str("card.json")) != std::string::npos);
+  CHECK(c.note.find(d.str("curve.svg")) != std::string::npos);
   ogpt::util::write_file_atomic(d.str("card.json"), "{not json");
   c = ogpt::report::load_card(d.str());
   CHECK(!c.found);
@@ -204,4 +205,9 @@ TEST_CASE("tour: the model card is optional; its curve must be a plain SVG besid
   c = ogpt::report::load_card(d.str());
   CHECK(c.curve_svg == "<svg a=\"1\"><g id=\"k\"/><use href=\"#k\"/></svg>");
   CHECK(ogpt::report::scope_svg_ids(c.curve_svg, "p-") == "<svg a=\"1\"><g id=\"p-k\"/><use href=\"#p-k\"/></svg>");
+  // A training run directory: a curve, no card.
+  fs::remove(d.str("card.json"));
+  c = ogpt::report::load_card(d.str());
+  CHECK(!c.found);
+  CHECK(!c.curve_svg.empty());
 }
