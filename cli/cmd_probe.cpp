@@ -320,39 +320,8 @@ int run_sweep(const SweepArgs& a) {
             {"rows", jrows}};
   util::write_file_atomic(dir + "/sweep.json", j.dump(2) + "\n");
 
-  // The linear representation hypothesis in one picture: accuracy vs layer, one line per
-  // basis x kind x model, with the majority baselines.
-  util::Plot plot;
-  plot.title = "Probe accuracy by layer, " + cfg.describe() + " (m/t = mine/theirs, b/w = black/white)";
-  plot.x_label = "layer (residual stream after k blocks)";
-  plot.y_label = "test accuracy";
-  plot.y_max = 1.0;
-  plot.width = 860;
-  plot.height = 460;
-  for (int m = 0; m < (so.random_control ? 2 : 1); ++m)
-    for (auto t : {probes::Target::mine_theirs, probes::Target::black_white})
-      for (auto k : {probes::Kind::linear, probes::Kind::mlp}) {
-        util::Series s;
-        s.name = std::string(probes::kind_name(k)) + (t == probes::Target::mine_theirs ? " m/t" : " b/w") +
-                 (m ? " random" : "");
-        s.markers = true;
-        for (const auto& r : rows)
-          if (r.target == t && r.kind == k && r.random_model == (m == 1)) {
-            s.x.push_back(r.layer);
-            s.y.push_back(r.accuracy);
-          }
-        plot.series.push_back(s);
-      }
-  for (auto t : {probes::Target::mine_theirs, probes::Target::black_white}) {
-    util::Series s;
-    s.name = std::string("majority ") + (t == probes::Target::mine_theirs ? "m/t" : "b/w");
-    for (const auto& r : rows)
-      if (r.target == t && r.kind == probes::Kind::linear && !r.random_model) {
-        s.x.push_back(r.layer);
-        s.y.push_back(r.baseline);
-      }
-    plot.series.push_back(s);
-  }
+  const util::Plot plot = probes::sweep_plot(
+      rows, "Probe accuracy by layer, " + cfg.describe() + " (m/t = mine/theirs, b/w = black/white)");
   util::write_file_atomic(dir + "/sweep.svg", util::render_svg(plot));
 
   if (a.c.json) {

@@ -93,4 +93,70 @@ std::string render_board_svg(const BoardPicture& b) {
   return s;
 }
 
+PositionPicture::PositionPicture() { probs.fill(std::nan("")); }
+
+std::string render_position_svg(const PositionPicture& p) {
+  const int cell = 44, left = 30, top = 50, W = std::max(left + 8 * cell + 20, left + int(8.5 * double(p.title.size()))),
+            H = top + 8 * cell + (p.caption.empty() ? 14 : 34);
+  std::string s;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+                "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">%s</text>\n",
+                W, H, W, H, left, esc(p.title).c_str());
+  s += buf;
+  for (int i = 0; i < 8; ++i) {
+    std::snprintf(buf, sizeof buf,
+                  "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">%c</text>\n"
+                  "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">%d</text>\n",
+                  left + i * cell + cell / 2, top - 7, 'a' + i, left - 14, top + i * cell + cell / 2 + 4, i + 1);
+    s += buf;
+  }
+  for (int sq = 0; sq < 64; ++sq) {
+    const int x = left + (sq % 8) * cell, y = top + (sq / 8) * cell, cx = x + cell / 2, cy = y + cell / 2;
+    const bool black = p.black >> sq & 1, white = p.white >> sq & 1;
+    std::snprintf(buf, sizeof buf,
+                  "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#2e8b57\" stroke=\"#114422\"/>\n", x, y,
+                  cell, cell);
+    s += buf;
+    if (black || white) {
+      std::snprintf(buf, sizeof buf, "<circle cx=\"%d\" cy=\"%d\" r=\"%d\" fill=\"%s\" stroke=\"#111\"/>\n", cx, cy,
+                    cell / 2 - 5, black ? "#111" : "#f8f8f8");
+      s += buf;
+    }
+    if (p.legal >> sq & 1) {
+      std::snprintf(buf, sizeof buf, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"#cfe8d8\"/>\n", cx, y + 10);
+      s += buf;
+    }
+    if (!black && !white && std::isfinite(p.probs[sq]) && p.probs[sq] >= 0.005) {
+      std::snprintf(buf, sizeof buf,
+                    "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" fill=\"white\">%.0f%%</text>\n",
+                    cx, cy + 9, 100 * p.probs[sq]);
+      s += buf;
+    }
+    if (p.boxed >> sq & 1) {
+      std::snprintf(buf, sizeof buf,
+                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#ffd400\" "
+                    "stroke-width=\"3\"/>\n",
+                    x + 2, y + 2, cell - 4, cell - 4);
+      s += buf;
+    }
+    if (p.highlight >> sq & 1) {
+      std::snprintf(buf, sizeof buf,
+                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#e53935\" "
+                    "stroke-width=\"3\" stroke-dasharray=\"5 3\"/>\n",
+                    x + 1, y + 1, cell - 2, cell - 2);
+      s += buf;
+    }
+  }
+  if (!p.caption.empty()) {
+    std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#333\">%s</text>\n", left,
+                  top + 8 * cell + 20, esc(p.caption).c_str());
+    s += buf;
+  }
+  s += "</svg>\n";
+  return s;
+}
+
 }  // namespace ogpt::probes

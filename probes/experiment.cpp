@@ -105,8 +105,10 @@ std::vector<SweepRow> run_sweep(const model::ParamBlock& trained, const std::vec
             to.seed = opt.seed;
             const double ep = kind == Kind::linear ? opt.max_epochs_linear : opt.max_epochs_mlp;
             if (ep > 0) to.max_epochs = ep;
+            if (opt.min_steps >= 0) to.min_steps = opt.min_steps;
+            if (opt.probe_batch > 0) to.batch = opt.probe_batch;
             const FitResult f = fit_probe(a, depth_hook(k), y[ti], targets[ti], kind, opt.H, to, split);
-            SweepRow row{depth_hook(k), k, targets[ti], kind, m == 1, f.test.accuracy, f.baseline};
+            SweepRow row{depth_hook(k), k, targets[ti], kind, m == 1, f.test.accuracy, f.baseline, f.test.cell_accuracy};
             rows.push_back(row);
             if (opt.on_row) opt.on_row(++done, total, row);
           }
@@ -115,6 +117,41 @@ std::vector<SweepRow> run_sweep(const model::ParamBlock& trained, const std::vec
     }
   }
   return rows;
+}
+
+util::Plot sweep_plot(const std::vector<SweepRow>& rows, const std::string& title) {
+  util::Plot plot;
+  plot.title = title;
+  plot.x_label = "layer (residual stream after k blocks)";
+  plot.y_label = "test accuracy";
+  plot.y_max = 1.0;
+  plot.width = 860;
+  plot.height = 460;
+  const bool random = std::any_of(rows.begin(), rows.end(), [](const SweepRow& r) { return r.random_model; });
+  for (int m = 0; m < (random ? 2 : 1); ++m)
+    for (auto t : {Target::mine_theirs, Target::black_white})
+      for (auto k : {Kind::linear, Kind::mlp}) {
+        util::Series s;
+        s.name = std::string(kind_name(k)) + (t == Target::mine_theirs ? " m/t" : " b/w") + (m ? " random" : "");
+        s.markers = true;
+        for (const auto& r : rows)
+          if (r.target == t && r.kind == k && r.random_model == (m == 1)) {
+            s.x.push_back(r.layer);
+            s.y.push_back(r.accuracy);
+          }
+        plot.series.push_back(s);
+      }
+  for (auto t : {Target::mine_theirs, Target::black_white}) {
+    util::Series s;
+    s.name = std::string("majority ") + (t == Target::mine_theirs ? "m/t" : "b/w");
+    for (const auto& r : rows)
+      if (r.target == t && r.kind == Kind::linear && !r.random_model) {
+        s.x.push_back(r.layer);
+        s.y.push_back(r.baseline);
+      }
+    plot.series.push_back(s);
+  }
+  return plot;
 }
 
 }  // namespace ogpt::probes

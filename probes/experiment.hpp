@@ -2,6 +2,7 @@
 // The probe experiments the CLI runs: fit one probe on extracted activations (split by game,
 // early stopping on validation, metrics on test, the majority baseline), and the layer sweep
 // (every residual-stream depth x both bases x both kinds, trained model and random control).
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "probes/activations.hpp"
 #include "probes/metrics.hpp"
 #include "probes/probe.hpp"
+#include "util/svg_plot.hpp"
 
 namespace ogpt::probes {
 
@@ -43,6 +45,7 @@ struct SweepRow {
   bool random_model = false;
   double accuracy = 0;
   double baseline = 0;
+  std::array<double, 64> cell_accuracy{};  // per-cell test accuracy (for board pictures)
 };
 
 struct SweepOptions {
@@ -53,11 +56,18 @@ struct SweepOptions {
   double max_memory_gb = 4.0;          // activations held at once (hooks are extracted in groups)
   ExtractOptions extract;              // batch, precision (hooks are set by the sweep)
   double max_epochs_linear = 0, max_epochs_mlp = 0;  // 0: defaults
+  int min_steps = -1;                  // < 0: the default TrainOptions::min_steps (small budgets lower it)
+  int probe_batch = 0;                 // positions per probe step; 0: the default
   // Called after each probe with (probes done, probes total, the row).
   std::function<void(int, int, const SweepRow&)> on_row;
 };
 
 std::vector<SweepRow> run_sweep(const model::ParamBlock& trained, const std::vector<data::Game>& games,
                                 const SweepOptions& opt);
+
+// The linear representation hypothesis in one picture: test accuracy vs layer, one line per
+// basis x kind x model (trained, and random when the rows have it), plus the majority baselines.
+// Render with util::render_svg.
+util::Plot sweep_plot(const std::vector<SweepRow>& rows, const std::string& title);
 
 }  // namespace ogpt::probes

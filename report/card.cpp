@@ -1,0 +1,88 @@
+#include "report/card.hpp"
+
+#include <filesystem>
+#include <vector>
+
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace ogpt::report {
+
+namespace fs = std::filesystem;
+
+std::string model_dir_of(const std::string& resolved_checkpoint) {
+  std::error_code ec;
+  if (fs::is_directory(resolved_checkpoint, ec)) return resolved_checkpoint;
+  const fs::path parent = fs::path(resolved_checkpoint).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+std::string inline_svg(const std::string& svg) {
+  const size_t begin = svg.find("<svg");
+  const size_t end = svg.rfind("</svg>");
+  if (begin == std::string::npos || end == std::string::npos || end < begin) return "";
+  std::string s = svg.substr(begin, end + 6 - begin);
+  // A picture only: no scripts, no event handlers, no external references.
+  for (const char* bad : {"<script", "<foreignObject", "onload=", "onclick=", "href=\"http", "<image"})
+    if (s.find(bad) != std::string::npos) return "";
+  return s;
+}
+
+std::string scope_svg_ids(const std::string& svg, const std::string& prefix) {
+  std::vector<std::string> ids;
+  for (size_t p = svg.find(" id=\""); p != std::string::npos; p = svg.find(" id=\"", p + 1)) {
+    const size_t b = p + 5, e = svg.find('"', b);
+    if (e == std::string::npos) break;
+    ids.push_back(svg.substr(b, e - b));
+  }
+  std::string s = svg;
+  auto replace_all = [&s](const std::string& from, const std::string& to) {
+    for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  };
+  for (const auto& id : ids) {
+    replace_all(" id=\"" + id + "\"", " id=\"" + prefix + id + "\"");
+    replace_all("url(#" + id + ")", "url(#" + prefix + id + ")");
+    replace_all("href=\"#" + id + "\"", "href=\"#" + prefix + id + "\"");
+  }
+  return s;
+}
+
+ModelCard load_card(const std::string& dir) {
+  ModelCard c;
+  c.path = (fs::path(dir) / "card.json").string();
+  std::error_code ec;
+  if (!fs::exists(c.path, ec)) {
+    c.note = "no model card at " + c.path;
+    return c;
+  }
+  try {
+    c.card = nlohmann::json::parse(util::read_file(c.path));
+    if (!c.card.is_object()) throw std::runtime_error("not a JSON object");
+    c.found = true;
+  } catch (const std::exception& e) {
+    c.card = nullptr;
+    c.note = c.path + " could not be read: " + e.what();
+    return c;
+  }
+  std::string curve = "curve.svg";
+  if (c.card.contains("curve_svg") && c.card["curve_svg"].is_string()) curve = c.card["curve_svg"].get<std::string>();
+  // Only a file beside the card (no absolute paths or '..': the card is data, not a pointer).
+  if (curve.empty() || curve.find("..") != std::string::npos || curve[0] == '/') {
+    c.note = "the card's curve_svg '" + curve + "' is not a file name beside the card";
+    return c;
+  }
+  c.curve_path = (fs::path(dir) / curve).string();
+  if (!fs::exists(c.curve_path, ec)) {
+    c.note = "no training curve at " + c.curve_path;
+    return c;
+  }
+  try {
+    c.curve_svg = inline_svg(util::read_file(c.curve_path));
+    if (c.curve_svg.empty()) c.note = c.curve_path + " is not a plain SVG picture; not inlined";
+  } catch (const UserError& e) {
+    c.note = e.what();
+  }
+  return c;
+}
+
+}  // namespace ogpt::report

@@ -1,0 +1,207 @@
+// `othello-gpt tour --quick` end to end on a small trained model (2x64, trained here for a few
+// seconds, with linear probes trained on it): the report has every section and closed SVGs,
+// the numbers it shows are the --json summary's, the sweep rows are what probes::run_sweep gives
+// for the same games and options, the write is atomic, and a missing model or probe directory
+// is refused with a clear message and a nonzero exit code.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/checkpoint.hpp"
+#include "model/config.hpp"
+#include "probes/activations.hpp"
+#include "probes/experiment.hpp"
+#include "probes/probe_file.hpp"
+#include "report/tour.hpp"
+#include "tests/cli_run.hpp"
+#include "tests/temp_dir.hpp"
+#include "util/atomic_file.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ogpt::test::run_cli;
+
+namespace {
+
+using ogpt::test::TempDir;
+
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+// The text of the element with id="id" (a <span class="num">), or "" when absent.
+std::string by_id(const std::string& html, const std::string& id) {
+  const std::string key = "id=\"" + id + "\">";
+  const size_t p = html.find(key);
+  if (p == std::string::npos) return "";
+  const size_t b = p + key.size();
+  return html.substr(b, html.find('<', b) - b);
+}
+
+// A 2x64 model trained for a few seconds, with linear mine/theirs probes at layers 1 and 2.
+void make_trained_model(const TempDir& d) {
+  int rc = -1;
+  run_cli("train --preset 2x64 --batch 32 --games 3200 --val-games 16 --threads 1 --lr 3e-3 --val-every 0 --out " +
+              d.str("run") + " --json",
+          &rc);
+  REQUIRE(rc == 0);
+  const ogpt::model::LoadedCheckpoint ck = ogpt::model::load_checkpoint(d.str("run/latest.ckpt"));
+  fs::create_directories(d.path / "run" / "probes");
+  std::vector<ogpt::data::Game> games(200);
+  ogpt::data::generate_games(99, 0, games.size(), games.data());
+  ogpt::probes::ExtractOptions ex;
+  ex.hooks = {"blocks.0.hook_resid_post", "blocks.1.hook_resid_post"};
+  const auto act = ogpt::probes::extract_activations(ck.params, games, ex);
+  const auto y = ogpt::probes::make_targets(act, ogpt::probes::Target::mine_theirs);
+  const auto split = ogpt::probes::split_by_game(act.game_offset);
+  for (int layer = 1; layer <= 2; ++layer) {
+    auto to = ogpt::probes::default_train_options(ogpt::probes::Kind::linear);
+    to.min_steps = 60;
+    to.batch = 1024;
+    const auto f = ogpt::probes::fit_probe(act, ex.hooks[layer - 1], y, ogpt::probes::Target::mine_theirs,
+                                           ogpt::probes::Kind::linear, 0, to, split);
+    ogpt::probes::save_probe(d.str("run/probes/linear-mine-theirs-L" + std::to_string(layer) + ".probe"), f.probe);
+  }
+  // A model card with a curve, as the shipped model has.
+  ogpt::util::write_file_atomic(d.str("run/card.json"),
+                                R"({"preset":"2x64","seed":1,"games_seen":3200,"curve_svg":"curve.svg",)"
+                                R"("heldout":{"seed":5,"games":16,"legal_top1":0.5}})");
+}
+
+}  // namespace
+
+TEST_CASE("tour: --quick report on a small trained model matches its JSON and a direct sweep") {
+  TempDir d("tour_quick");
+  make_trained_model(d);
+  const std::string html_path = d.str("report.html");
+  int rc = -1;
+  const std::string out = run_cli("tour --quick -q --json --seed 4242 --model " + d.str("run") + " --out " + html_path, &rc);
+  REQUIRE(rc == 0);
+  const json j = json::parse(out);
+  const std::string html = ogpt::util::read_file(html_path);
+  CHECK(j["report"] == html_path);
+
+  // Well-formed enough: one document, every section, every SVG closed, nothing external.
+  CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(count(html, "</html>") == 1);
+  for (const char* id : {"about", "card", "game", "sweep", "intervention", "saliency", "method"})
+    CHECK_MESSAGE(html.find(std::string("id=\"") + id + "\"") != std::string::npos, id);
+  CHECK(count(html, "<svg") >= 6);  // curve, position, plot, 3 cell boards, bench, 2 example boards, saliency
+  CHECK(count(html, "<svg") == count(html, "</svg>"));
+  CHECK(count(html, "<table") == count(html, "</table>"));
+  CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find(" src=") == std::string::npos);
+  CHECK(html.find("href=\"http") == std::string::npos);
+  // The card and the curve `train` wrote are shown; the curve's ids are scoped (no clash with the
+  // sweep plot's clip paths).
+  CHECK(html.find("From the model card") != std::string::npos);
+  CHECK(html.find("Training curve (from the training run)") != std::string::npos);
+  CHECK(html.find("id=\"card-clip0\"") != std::string::npos);
+  CHECK(html.find("id=\"sweep-plot-clip0\"") != std::string::npos);
+  CHECK(count(html, "id=\"clip0\"") == 0);
+
+  // The numbers in the HTML are the JSON summary's.
+  const json& s = j["sweep"];
+  REQUIRE(s["rows"].size() == 2 * 3 * 4);  // 2 models x 3 depths (2 layers + embeddings) x 2 bases x 2 kinds
+  CHECK(by_id(html, "sweep-games") == std::to_string(s["games"].get<int>()));
+  CHECK(by_id(html, "sweep-positions") == std::to_string(s["positions"].get<int>()));
+  CHECK(s["games"] == 60);
+  for (auto& r : s["rows"]) {
+    const double acc = r["accuracy"].get<double>();
+    CHECK(acc > 0.2);
+    CHECK(acc <= 1.0);
+    CHECK(r["majority_baseline"].get<double>() > 0.3);
+    CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_pct(acc));
+  }
+  const json& b = j["bench"];
+  REQUIRE(b["rows"].size() == 4);  // linear x {flip, erase} x {reachable, unreachable}
+  int cases = 0;
+  for (auto& r : b["rows"]) {
+    cases += r["cases"].get<int>();
+    CHECK(r["errors_mean"].get<double>() >= 0);
+    CHECK(r["null_mean"].get<double>() >= 1.0);  // every case changes the legal set
+    CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_err(r["errors_mean"].get<double>()));
+    const std::string id = r["id"].get<std::string>();
+    CHECK(by_id(html, id.substr(0, id.size() - 6) + "null") == ogpt::report::fmt_err(r["null_mean"].get<double>()));
+  }
+  CHECK(cases == b["cases"].get<int>());
+  CHECK(cases == 16);
+  REQUIRE(b.contains("example"));
+  CHECK(by_id(html, "example-errors") == std::to_string(b["example"]["errors"].get<int>()));
+  CHECK(by_id(html, "eval-legal-top1") == ogpt::report::fmt_pct(j["game"]["eval"]["legal_top1"].get<double>()));
+  CHECK(j["game"]["legal"].size() == j["game"]["predicted"].size());
+  CHECK(j["game"]["topn_exact"] == (j["game"]["errors"] == 0));
+  CHECK(j["saliency"]["cells"].size() >= 4);
+
+  // The sweep rows are probes::run_sweep's for the same games and options.
+  ogpt::report::TourOptions o;
+  o.seed = 4242;
+  ogpt::report::apply_quick(o);
+  const auto ck = ogpt::model::load_checkpoint(d.str("run/latest.ckpt"));
+  const auto rows = ogpt::probes::run_sweep(ck.params, ogpt::report::tour_games(o.seed, o.games),
+                                            ogpt::report::sweep_options(o));
+  REQUIRE(rows.size() == s["rows"].size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    CAPTURE(i);
+    CHECK(s["rows"][i]["id"] == ogpt::report::sweep_cell_id(rows[i]));
+    CHECK(s["rows"][i]["accuracy"].get<double>() == doctest::Approx(rows[i].accuracy).epsilon(1e-3));
+    CHECK(s["rows"][i]["majority_baseline"].get<double>() == doctest::Approx(rows[i].baseline).epsilon(1e-12));
+  }
+
+  // The atomic write leaves no temporary file beside the report.
+  for (auto& e : fs::directory_iterator(d.path))
+    CHECK_MESSAGE(e.path().filename().string().find(".tmp") == std::string::npos, e.path().string());
+}
+
+TEST_CASE("tour: a missing model or missing probes is refused with the path and how to get them") {
+  TempDir d("tour_missing");
+  int rc = -1;
+  std::string err = run_cli("tour --quick -q --model " + d.str("nope") + " --out " + d.str("r.html"), &rc, true);
+  CHECK(rc == 4);
+  CHECK(err.find(d.str("nope")) != std::string::npos);
+  CHECK(!fs::exists(d.str("r.html")));
+  // A model without probes beside it.
+  ogpt::model::ParamBlock p(ogpt::model::preset("2x64"));
+  ogpt::model::init_params(p, 3);
+  ogpt::model::save_checkpoint(d.str("model.ckpt"), p, ogpt::model::WeightDtype::f32);
+  err = run_cli("tour --quick -q --model " + d.str() + " --out " + d.str("r.html"), &rc, true);
+  CHECK(rc == 4);
+  CHECK(err.find(d.str("probes")) != std::string::npos);
+  CHECK(err.find("probe train") != std::string::npos);
+  CHECK(!fs::exists(d.str("r.html")));
+  // Too few games for a split.
+  run_cli("tour --games 3 --model " + d.str(), &rc);
+  CHECK(rc == 2);
+}
+
+TEST_CASE("tour: the model card is optional; its curve must be a plain SVG beside it") {
+  TempDir d("tour_card");
+  ogpt::report::ModelCard c = ogpt::report::load_card(d.str());
+  CHECK(!c.found);
+  CHECK(c.note.find(d.str("card.json")) != std::string::npos);
+  ogpt::util::write_file_atomic(d.str("card.json"), "{not json");
+  c = ogpt::report::load_card(d.str());
+  CHECK(!c.found);
+  CHECK(c.note.find("could not be read") != std::string::npos);
+  ogpt::util::write_file_atomic(d.str("card.json"), R"({"seed": 3, "curve_svg": "../x.svg"})");
+  c = ogpt::report::load_card(d.str());
+  CHECK(c.found);
+  CHECK(c.curve_svg.empty());
+  ogpt::util::write_file_atomic(d.str("card.json"), R"({"seed": 3})");
+  c = ogpt::report::load_card(d.str());
+  CHECK(c.found);
+  CHECK(c.note.find("no training curve") != std::string::npos);
+  ogpt::util::write_file_atomic(d.str("curve.svg"), "<?xml version=\"1.0\"?>\n<svg><script>x</script></svg>");
+  CHECK(ogpt::report::load_card(d.str()).curve_svg.empty());
+  ogpt::util::write_file_atomic(d.str("curve.svg"), "<?xml version=\"1.0\"?>\n<svg a=\"1\"><g id=\"k\"/><use href=\"#k\"/></svg>\n");
+  c = ogpt::report::load_card(d.str());
+  CHECK(c.curve_svg == "<svg a=\"1\"><g id=\"k\"/><use href=\"#k\"/></svg>");
+  CHECK(ogpt::report::scope_svg_ids(c.curve_svg, "p-") == "<svg a=\"1\"><g id=\"p-k\"/><use href=\"#p-k\"/></svg>");
+}
