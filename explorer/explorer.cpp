@@ -107,12 +107,14 @@ json parse_body(std::string_view body, std::initializer_list<const char*> allowe
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) bad("the body is not valid JSON");
   if (!j.is_object()) bad("the body must be a JSON object");
-  for (auto& [k, v] : j.items())
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();  // (not a structured binding: clang 14 cannot capture one)
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
       std::string list;
       for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       bad("unknown field '" + clean(k, 40) + "' (fields: " + list + ")");
     }
+  }
   return j;
 }
 
