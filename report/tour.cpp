@@ -131,7 +131,12 @@ void tour_game(Tour& t) {
   const float* logits = t.gpt->logits();
   const int V = t.cfg.d_vocab;
   const std::vector<uint64_t> legal = model::legal_after_each_move(game);
-  const int show = std::clamp(t.opt.show_move, 1, std::max(1, n - 1));
+  // The position shown: after show_move moves, or the last position with a legal move (a game
+  // can end early).
+  int last = 0;
+  for (int p = 0; p < n; ++p)
+    if (legal[p]) last = p;
+  const int show = std::clamp(t.opt.show_move, 1, last + 1);
   for (int p = 0; p < n; ++p) {
     if (!legal[p]) continue;  // game over
     interventions::Prediction pr;
