@@ -27,6 +27,7 @@ void apply_quick(TourOptions& o) {
   o.epochs_mlp = 1;
   o.min_steps = 10;
   o.probe_batch = 512;
+  o.eval_every = 0;
   o.max_nodes = std::min<uint64_t>(o.max_nodes, 300);
 }
 
@@ -45,6 +46,7 @@ probes::SweepOptions sweep_options(const TourOptions& o) {
   so.max_epochs_mlp = o.epochs_mlp;
   so.min_steps = o.min_steps;
   so.probe_batch = o.probe_batch;
+  so.eval_every = o.eval_every;
   so.extract.batch = o.batch;
   so.extract.precision = model::Precision::bf16;
   so.extract.progress = false;

@@ -47,6 +47,8 @@ struct TourOptions {
   double epochs_linear = 1, epochs_mlp = 2;
   int min_steps = 250;
   int probe_batch = 1024;
+  int eval_every = 25;         // validation checks every this many steps (10 checks: the checks on the
+                               // 10% validation games cost about a third of a probe's time at 20)
   bool gradient = true;        // also run Li et al.'s gradient method in the benchmark
   uint64_t max_nodes = 2000;   // reachability search budget per case
   int batch = 64;              // games per forward pass

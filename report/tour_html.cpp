@@ -95,7 +95,9 @@ void card_section(std::ostringstream& o, const Tour& t) {
   };
   o << "<div class=\"card\"><p><b>From the model card</b> (<code>" << esc(t.card.path)
     << "</code>): figures measured by the training run, not by this tour.</p>\n<table>\n";
-  for (const char* k : {"preset", "seed", "target", "games_seen", "steps", "train_wall_hours", "machine"})
+  for (const char* k : {"preset", "parameters", "seed", "target", "games_seen", "steps", "train_wall_hours", "machine",
+                        "weights_dtype", "made", "meets_bars"})
+    if (c.contains(k))
     o << "<tr><th class=\"l\">" << k << "</th><td class=\"l\">" << esc(get(c, k)) << "</td></tr>\n";
   if (c.contains("heldout") && c["heldout"].is_object()) {
     const auto& h = c["heldout"];
@@ -107,6 +109,19 @@ void card_section(std::ostringstream& o, const Tour& t) {
       << "<tr><th class=\"l\">loss / entropy floor / excess loss</th><td class=\"l\">" << esc(get(h, "loss")) << " / "
       << esc(get(h, "entropy_floor")) << " / " << esc(get(h, "excess_loss")) << " nats per move</td></tr>\n";
   }
+  // The shipped probes' test accuracy by layer (scripts/ship_default.sh), if the card has it.
+  if (c.contains("probes") && c["probes"].is_object() && c["probes"].contains("test_accuracy_by_layer") &&
+      c["probes"]["test_accuracy_by_layer"].is_object())
+    for (auto& [name, accs] : c["probes"]["test_accuracy_by_layer"].items()) {
+      if (!accs.is_array()) continue;
+      std::string row;
+      for (size_t i = 0; i < accs.size(); ++i)
+        if (accs[i].is_number())
+          row += std::string(row.empty() ? "" : " &middot; ") + "L" + std::to_string(i + 1) + " " +
+                 fmt_pct(accs[i].get<double>()) + "%";
+      o << "<tr><th class=\"l\">shipped " << esc(name) << " probes, test accuracy by layer</th><td class=\"l\">" << row
+        << "</td></tr>\n";
+    }
   o << "</table>\n<p class=\"note\">The entropy floor is the loss of a perfect player of random games (the mean log "
        "of the number of legal moves); the excess loss is what the model has not learned yet.</p></div>\n";
   if (!t.card.curve_svg.empty())

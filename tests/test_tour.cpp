@@ -72,7 +72,8 @@ void make_trained_model(const TempDir& d) {
   // A model card with a curve, as the shipped model has.
   ogpt::util::write_file_atomic(d.str("run/card.json"),
                                 R"({"preset":"2x64","seed":1,"games_seen":3200,"curve_svg":"curve.svg",)"
-                                R"("heldout":{"seed":5,"games":16,"legal_top1":0.5}})");
+                                R"("heldout":{"seed":5,"games":16,"legal_top1":0.5},)"
+                                R"("probes":{"test_accuracy_by_layer":{"linear mine-theirs":[0.61,0.625]}}})");
 }
 
 }  // namespace
@@ -102,6 +103,7 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
   // The card and the curve `train` wrote are shown; the curve's ids are scoped (no clash with the
   // sweep plot's clip paths).
   CHECK(html.find("From the model card") != std::string::npos);
+  CHECK(html.find("L1 61.00% &middot; L2 62.50%") != std::string::npos);
   CHECK(html.find("Training curve (from the training run)") != std::string::npos);
   CHECK(html.find("id=\"card-clip0\"") != std::string::npos);
   CHECK(html.find("id=\"sweep-plot-clip0\"") != std::string::npos);
