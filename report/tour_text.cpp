@@ -192,7 +192,7 @@ json tour_json(const Tour& t, const std::string& html_path) {
     rows.push_back({{"id", sweep_cell_id(r)}, {"hook", r.hook}, {"layer", r.layer},
                     {"basis", probes::target_name(r.target)}, {"kind", probes::kind_name(r.kind)},
                     {"model", r.random_model ? "random" : "trained"}, {"accuracy", r.accuracy},
-                    {"majority_baseline", r.baseline}});
+                    {"majority_baseline", r.baseline}, {"cell_accuracy", r.cell_accuracy}});
   j["sweep"] = {{"games", s.games},
                 {"positions", s.positions},
                 {"train_games", s.train_games}, {"val_games", s.val_games}, {"test_games", s.test_games},

@@ -121,6 +121,10 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
     CHECK(acc <= 1.0);
     CHECK(r["majority_baseline"].get<double>() > 0.3);
     CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_pct(acc));
+    REQUIRE(r["cell_accuracy"].size() == 64);
+    double mean = 0;
+    for (auto& c : r["cell_accuracy"]) mean += c.get<double>() / 64;
+    CHECK(mean == doctest::Approx(acc).epsilon(1e-9));  // every cell has every position
   }
   const json& b = j["bench"];
   REQUIRE(b["rows"].size() == 8);  // {linear, gradient} x {flip, erase} x {reachable, unreachable}
