@@ -161,6 +161,24 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
     CHECK(s["rows"][i]["majority_baseline"].get<double>() == doctest::Approx(rows[i].baseline).epsilon(1e-12));
   }
 
+  // The text run: the four steps in order, the positions used, the report's path last; the
+  // report is replaced whole.
+  const std::string text =
+      run_cli("tour --quick -q --seed 4242 --linear-only --model " + d.str("run") + " --out " + html_path, &rc);
+  REQUIRE(rc == 0);
+  const size_t s1 = text.find("Step 1."), s2 = text.find("Step 2."), s3 = text.find("Step 3."), s4 = text.find("Step 4.");
+  CHECK(s1 < s2);
+  CHECK(s2 < s3);
+  CHECK(s3 < s4);
+  CHECK(s4 != std::string::npos);
+  CHECK(text.find("60 fresh games = " + std::to_string(s["positions"].get<int>()) + " positions") != std::string::npos);
+  CHECK(text.find("top-1 legal") != std::string::npos);
+  CHECK(text.substr(text.rfind("wrote ")) == "wrote " + html_path + "\n");
+  const std::string html2 = ogpt::util::read_file(html_path);
+  CHECK(html2 != html);  // --linear-only: no gradient rows this time
+  CHECK(html2.find("bench-gradient-flip-reachable-errors") == std::string::npos);
+  CHECK(count(html2, "</html>") == 1);
+
   // The atomic write leaves no temporary file beside the report.
   for (auto& e : fs::directory_iterator(d.path))
     CHECK_MESSAGE(e.path().filename().string().find(".tmp") == std::string::npos, e.path().string());
