@@ -160,6 +160,13 @@ double passes(const TourOptions& o, const SweepStep& s, double epochs) {
   return std::max(epochs, by_steps);
 }
 
+double best_random(const SweepStep& s) {
+  double best = 0;
+  for (const auto& r : s.rows)
+    if (r.random_model) best = std::max(best, r.accuracy);
+  return best;
+}
+
 void sweep_section(std::ostringstream& o, const Tour& t) {
   const SweepStep& s = t.sweep;
   o << "<h2 id=\"sweep\">2. Where is the board? Probes at every layer</h2>\n";
@@ -210,7 +217,9 @@ void sweep_section(std::ostringstream& o, const Tour& t) {
     o << "<p>In this run the best linear mine/theirs probe (layer " << lm << ") reads " << fmt_pct(a->accuracy)
       << "% of the cells; the linear black/white probe at the same layer reads " << fmt_pct(b->accuracy)
       << "%, and the best MLP black/white probe (layer " << mb << ") " << fmt_pct(c->accuracy)
-      << "%. The boards below show where each probe succeeds, cell by cell (test accuracy, %).</p>\n<div class=\"row\">\n";
+      << "%. The randomly initialised model's best probe reads " << fmt_pct(best_random(s))
+      << "%: what the trained model's probes read above that, the model has learned to represent. "
+         "The boards below show where each probe succeeds, cell by cell (test accuracy, %).</p>\n<div class=\"row\">\n";
     for (auto* r : {a, b, c}) {
       probes::BoardPicture pic;
       pic.title = std::string(r->kind == Kind::linear ? "linear " : "MLP ") + probes::target_name(r->target) + ", layer " +
