@@ -320,7 +320,8 @@ void saliency_section(std::ostringstream& o, const Tour& t) {
 
 void method_section(std::ostringstream& o, const Tour& t) {
   o << "<h2 id=\"method\">How this report was made</h2>\n<p>Every number above was measured by <code>othello-gpt "
-       "tour</code> in this run, except those in the model-card box. Steps and their cost on this machine:</p>\n<table>\n"
+       "tour</code> in this run, except those in the model-card box and the published figures quoted from the papers. "
+       "Steps and their cost on this machine (CPU = process CPU time, all threads):</p>\n<table>\n"
        "<tr><th class=\"l\">step</th><th>wall (s)</th><th>CPU (s)</th></tr>\n";
   for (auto& st : t.times)
     o << "<tr><td class=\"l\">" << esc(st.step) << "</td><td>" << f("%.1f", st.wall_s) << "</td><td>" << f("%.1f", st.cpu_s)
