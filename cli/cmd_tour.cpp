@@ -19,7 +19,7 @@ using namespace ogpt;
 struct Args {
   report::TourOptions o;
   std::string out = "othello-gpt-tour.html";
-  bool quick = false, json = false, quiet = false;
+  bool quick = false, json = false, quiet = false, linear_only = false;
 };
 
 int run(Args& a) {
@@ -27,6 +27,7 @@ int run(Args& a) {
   o.default_dir = cli::default_model_path();
   if (a.quick) report::apply_quick(o);
   o.progress = !a.quiet;
+  o.gradient = !a.linear_only;
   auto say = [&](const std::string& s) {
     if (!a.json) std::printf("%s\n", s.c_str()), std::fflush(stdout);
   };
@@ -83,7 +84,7 @@ cli::Command reg("tour", "The whole experiment in minutes: predictions, probes, 
       ->capture_default_str();
   sub.add_option("--seed", a->o.seed, "Stream of the fresh games and cases (not the model's training seed)")
       ->capture_default_str();
-  sub.add_flag("--gradient", a->o.gradient, "Also benchmark Li et al.'s gradient edit (slower)");
+  sub.add_flag("--linear-only", a->linear_only, "Benchmark only the linear edit (skip Li et al.'s gradient edit)");
   sub.add_flag("--quick", a->quick, "Tiny sizes (a few seconds; for tests and smoke runs)");
   sub.add_flag("--json", a->json, "Print every measured number as JSON (instead of the text)");
   sub.add_flag("--quiet,-q", a->quiet, "No progress bars");

@@ -107,6 +107,7 @@ std::vector<SweepRow> run_sweep(const model::ParamBlock& trained, const std::vec
             if (ep > 0) to.max_epochs = ep;
             if (opt.min_steps >= 0) to.min_steps = opt.min_steps;
             if (opt.probe_batch > 0) to.batch = opt.probe_batch;
+            if (opt.eval_every > 0) to.eval_every = opt.eval_every;
             const FitResult f = fit_probe(a, depth_hook(k), y[ti], targets[ti], kind, opt.H, to, split);
             SweepRow row{depth_hook(k), k, targets[ti], kind, m == 1, f.test.accuracy, f.baseline, f.test.cell_accuracy};
             rows.push_back(row);

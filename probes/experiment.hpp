@@ -58,6 +58,7 @@ struct SweepOptions {
   double max_epochs_linear = 0, max_epochs_mlp = 0;  // 0: defaults
   int min_steps = -1;                  // < 0: the default TrainOptions::min_steps (small budgets lower it)
   int probe_batch = 0;                 // positions per probe step; 0: the default
+  int eval_every = 0;                  // probe steps between validation checks; 0: the default (~20 checks)
   // Called after each probe with (probes done, probes total, the row).
   std::function<void(int, int, const SweepRow&)> on_row;
 };

@@ -51,36 +51,37 @@ ModelCard load_card(const std::string& dir) {
   ModelCard c;
   c.path = (fs::path(dir) / "card.json").string();
   std::error_code ec;
+  std::string curve = "curve.svg";  // a training run directory has one even without a card
   if (!fs::exists(c.path, ec)) {
     c.note = "no model card at " + c.path;
-    return c;
+  } else {
+    try {
+      c.card = nlohmann::json::parse(util::read_file(c.path));
+      if (!c.card.is_object()) throw std::runtime_error("not a JSON object");
+      c.found = true;
+    } catch (const std::exception& e) {
+      c.card = nullptr;
+      c.note = c.path + " could not be read: " + e.what();
+    }
   }
-  try {
-    c.card = nlohmann::json::parse(util::read_file(c.path));
-    if (!c.card.is_object()) throw std::runtime_error("not a JSON object");
-    c.found = true;
-  } catch (const std::exception& e) {
-    c.card = nullptr;
-    c.note = c.path + " could not be read: " + e.what();
-    return c;
-  }
-  std::string curve = "curve.svg";
-  if (c.card.contains("curve_svg") && c.card["curve_svg"].is_string()) curve = c.card["curve_svg"].get<std::string>();
+  if (c.found && c.card.contains("curve_svg") && c.card["curve_svg"].is_string())
+    curve = c.card["curve_svg"].get<std::string>();
+  auto add_note = [&c](const std::string& n) { c.note += (c.note.empty() ? "" : "; ") + n; };
   // Only a file beside the card (no absolute paths or '..': the card is data, not a pointer).
   if (curve.empty() || curve.find("..") != std::string::npos || curve[0] == '/') {
-    c.note = "the card's curve_svg '" + curve + "' is not a file name beside the card";
+    add_note("the card's curve_svg '" + curve + "' is not a file name beside the card");
     return c;
   }
   c.curve_path = (fs::path(dir) / curve).string();
   if (!fs::exists(c.curve_path, ec)) {
-    c.note = "no training curve at " + c.curve_path;
+    add_note("no training curve at " + c.curve_path);
     return c;
   }
   try {
     c.curve_svg = inline_svg(util::read_file(c.curve_path));
-    if (c.curve_svg.empty()) c.note = c.curve_path + " is not a plain SVG picture; not inlined";
+    if (c.curve_svg.empty()) add_note(c.curve_path + " is not a plain SVG picture; not inlined");
   } catch (const UserError& e) {
-    c.note = e.what();
+    add_note(e.what());
   }
   return c;
 }

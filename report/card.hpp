@@ -25,8 +25,9 @@ struct ModelCard {
 // The directory a --model argument lives in: the directory itself, or a checkpoint's folder.
 std::string model_dir_of(const std::string& resolved_checkpoint);
 
-// Reads DIR/card.json and the curve it names (default DIR/curve.svg). Never throws for a missing
-// or malformed card: found = false and note says why.
+// Reads DIR/card.json and the curve it names (default DIR/curve.svg, which a training run
+// directory has even without a card). Never throws for a missing or malformed card or curve:
+// found = false / curve_svg empty, and note says why.
 ModelCard load_card(const std::string& dir);
 
 // An SVG document cleaned for inlining into HTML: the XML prologue and doctype dropped, refused

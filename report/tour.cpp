@@ -27,6 +27,7 @@ void apply_quick(TourOptions& o) {
   o.epochs_mlp = 1;
   o.min_steps = 10;
   o.probe_batch = 512;
+  o.eval_every = 0;
   o.max_nodes = std::min<uint64_t>(o.max_nodes, 300);
 }
 
@@ -45,6 +46,7 @@ probes::SweepOptions sweep_options(const TourOptions& o) {
   so.max_epochs_mlp = o.epochs_mlp;
   so.min_steps = o.min_steps;
   so.probe_batch = o.probe_batch;
+  so.eval_every = o.eval_every;
   so.extract.batch = o.batch;
   so.extract.precision = model::Precision::bf16;
   so.extract.progress = false;
@@ -131,7 +133,12 @@ void tour_game(Tour& t) {
   const float* logits = t.gpt->logits();
   const int V = t.cfg.d_vocab;
   const std::vector<uint64_t> legal = model::legal_after_each_move(game);
-  const int show = std::clamp(t.opt.show_move, 1, std::max(1, n - 1));
+  // The position shown: after show_move moves, or the last position with a legal move (a game
+  // can end early).
+  int last = 0;
+  for (int p = 0; p < n; ++p)
+    if (legal[p]) last = p;
+  const int show = std::clamp(t.opt.show_move, 1, last + 1);
   for (int p = 0; p < n; ++p) {
     if (!legal[p]) continue;  // game over
     interventions::Prediction pr;
@@ -237,13 +244,16 @@ void tour_bench(Tour& t, const std::function<void(uint64_t, uint64_t, const std:
       }
     }
   }
-  const auto& ps = probes_for(t.probes, Method::linear);
-  const int start = default_layer(Method::linear, t.probes, t.cfg.n_layers);
-  for (auto& [l, p] : ps)
-    if (l >= start) {
-      if (!b.layers.empty()) b.layers += ',';
-      b.layers += std::to_string(l);
-    }
+  for (Method m : methods) {
+    std::string& text = b.layers[method_name(m)];
+    const int start = default_layer(m, t.probes, t.cfg.n_layers);
+    for (auto& [l, p] : probes_for(t.probes, m))
+      if (l >= start) {
+        if (!text.empty()) text += ',';
+        text += std::to_string(l);
+      }
+    if (m == Method::gradient) text += t.probes.mlp.empty() ? " (linear probes: no MLP probe)" : " (MLP probes)";
+  }
 }
 
 void tour_saliency(Tour& t) {

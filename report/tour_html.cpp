@@ -81,6 +81,8 @@ void card_section(std::ostringstream& o, const Tour& t) {
        "a rule or a score.</p>\n";
   if (!t.card.found) {
     o << "<p class=\"note\">Model card skipped: " << esc(t.card.note) << ".</p>\n";
+    if (!t.card.curve_svg.empty())
+      o << "<p>Training curve (from the training run):</p>\n" << scope_svg_ids(t.card.curve_svg, "card-") << "\n";
     return;
   }
   const auto& c = t.card.card;
@@ -93,7 +95,9 @@ void card_section(std::ostringstream& o, const Tour& t) {
   };
   o << "<div class=\"card\"><p><b>From the model card</b> (<code>" << esc(t.card.path)
     << "</code>): figures measured by the training run, not by this tour.</p>\n<table>\n";
-  for (const char* k : {"preset", "seed", "target", "games_seen", "steps", "train_wall_hours", "machine"})
+  for (const char* k : {"preset", "parameters", "seed", "target", "games_seen", "steps", "train_wall_hours", "machine",
+                        "weights_dtype", "made", "meets_bars"})
+    if (c.contains(k))
     o << "<tr><th class=\"l\">" << k << "</th><td class=\"l\">" << esc(get(c, k)) << "</td></tr>\n";
   if (c.contains("heldout") && c["heldout"].is_object()) {
     const auto& h = c["heldout"];
@@ -105,6 +109,19 @@ void card_section(std::ostringstream& o, const Tour& t) {
       << "<tr><th class=\"l\">loss / entropy floor / excess loss</th><td class=\"l\">" << esc(get(h, "loss")) << " / "
       << esc(get(h, "entropy_floor")) << " / " << esc(get(h, "excess_loss")) << " nats per move</td></tr>\n";
   }
+  // The shipped probes' test accuracy by layer (scripts/ship_default.sh), if the card has it.
+  if (c.contains("probes") && c["probes"].is_object() && c["probes"].contains("test_accuracy_by_layer") &&
+      c["probes"]["test_accuracy_by_layer"].is_object())
+    for (auto& [name, accs] : c["probes"]["test_accuracy_by_layer"].items()) {
+      if (!accs.is_array()) continue;
+      std::string row;
+      for (size_t i = 0; i < accs.size(); ++i)
+        if (accs[i].is_number())
+          row += std::string(row.empty() ? "" : " &middot; ") + "L" + std::to_string(i + 1) + " " +
+                 fmt_pct(accs[i].get<double>()) + "%";
+      o << "<tr><th class=\"l\">shipped " << esc(name) << " probes, test accuracy by layer</th><td class=\"l\">" << row
+        << "</td></tr>\n";
+    }
   o << "</table>\n<p class=\"note\">The entropy floor is the loss of a perfect player of random games (the mean log "
        "of the number of legal moves); the excess loss is what the model has not learned yet.</p></div>\n";
   if (!t.card.curve_svg.empty())
@@ -137,6 +154,12 @@ void game_section(std::ostringstream& o, const Tour& t) {
     << f("%.4f", g.eval.entropy_floor) << ".</p>\n";
 }
 
+// Passes over the training positions a probe makes: max(epochs, min_steps x batch / positions).
+double passes(const TourOptions& o, const SweepStep& s, double epochs) {
+  const double by_steps = s.train_positions ? double(o.min_steps) * o.probe_batch / double(s.train_positions) : 0;
+  return std::max(epochs, by_steps);
+}
+
 void sweep_section(std::ostringstream& o, const Tour& t) {
   const SweepStep& s = t.sweep;
   o << "<h2 id=\"sweep\">2. Where is the board? Probes at every layer</h2>\n";
@@ -150,8 +173,10 @@ void sweep_section(std::ostringstream& o, const Tour& t) {
     << num("sweep-positions", std::to_string(s.positions)) << " positions, split by game: probes trained on "
     << s.train_positions << " positions (" << s.train_games << " games), early-stopped on " << s.val_positions
     << ", tested on " << num("sweep-test-positions", std::to_string(s.test_positions)) << " (" << s.test_games
-    << " games), at most " << t.opt.epochs_linear << " epoch(s) for linear and " << t.opt.epochs_mlp
-    << " for MLP probes. Two controls: the same probes on a <b>randomly initialised</b> model of the same shape "
+    << " games). Each probe is trained with AdamW for at least " << t.opt.min_steps << " steps of "
+    << t.opt.probe_batch << " positions (" << f("%.1f", passes(t.opt, s, t.opt.epochs_linear)) << " passes over the "
+    << "training positions for linear probes, " << f("%.1f", passes(t.opt, s, t.opt.epochs_mlp))
+    << " for MLP probes with a hidden layer of 128), keeping the weights with the best validation loss. Two controls: the same probes on a <b>randomly initialised</b> model of the same shape "
        "(what any network's activations give away), and the <b>per-cell majority class</b> (no model at all).</p>\n";
   o << scope_svg_ids(
       util::render_svg(probes::sweep_plot(s.rows, "Probe test accuracy by layer (m/t = mine/theirs, b/w = black/white)")),
@@ -205,10 +230,15 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   o << "<p>If the model really uses this board, changing the board <i>inside the model</i> should change its "
        "predictions the way the rules say. An <b>intervention</b> takes a position, picks an occupied cell, and "
        "rewrites the model's activation so that the linear probe reads that cell as flipped (mine &harr; theirs) or "
-       "erased (empty), at layers "
-    << esc(b.layers)
-    << " of the last position (Nanda et al.'s linear edit, with the probes in <code>" << esc(t.probe_path)
-    << "</code>). Then we compare the model's top-N moves with the legal moves of the <i>edited</i> board. "
+       "erased (empty), at the last position, from a middle layer on. Two methods: <b>linear</b> (Nanda et al.: move "
+       "the activation along the linear probe's direction for that cell; layers "
+    << esc(b.layers.count("linear") ? b.layers.at("linear") : "-") << ")";
+  if (b.layers.count("gradient"))
+    o << " and <b>gradient</b> (Li et al.: gradient descent on the activation until the probe reads the new board; "
+         "layers "
+      << esc(b.layers.at("gradient")) << ")";
+  o << ", with the probes in <code>" << esc(t.probe_path)
+    << "</code>. Then we compare the model's top-N moves with the legal moves of the <i>edited</i> board. "
        "Errors = squares predicted but not legal + legal but not predicted. The null baseline is the unedited "
        "model scored against the edited board: how wrong it would be if the edit did nothing. Reachable cases "
        "are edited boards that a legal game can produce; unreachable ones cannot arise in play, so the model "
@@ -225,12 +255,25 @@ void bench_section(std::ostringstream& o, const Tour& t) {
     << " per kind and set); only edits that change the legal set. Exact = cases with no error at all. Nanda et al. "
        "report 0.10 (flip) and 0.02 (erase) average errors for the linear edit on their model, against a null of "
        "about 2.7.</p>\n";
+  for (const std::string method : {"linear", "gradient"}) {
+    double e = 0, n = 0;
+    int k = 0;
+    for (auto& r : b.rows)
+      if (r.method == method) e += r.errors_mean * r.cases, n += r.null_mean * r.cases, k += r.cases;
+    if (k)
+      o << "<p>Over all " << k << " cases, the " << method << " edit leaves " << fmt_err(e / k)
+        << " errors per case where the unedited model makes " << fmt_err(n / k) << ": the edit "
+        << (e < n ? "moves the predictions toward the edited board's legal moves"
+                  : "does not move the predictions toward the edited board's legal moves")
+        << (e < 0.25 * n ? "." : e < n ? ", but only part of the way." : ".") << "</p>\n";
+  }
   o << interventions::bench_svg(b.rows, "Errors per case after the edit, against the null baseline");
   if (b.example < 0) return;
   const auto& c = b.cases[b.example];
   const auto& r = b.example_result;
   const std::string from = interventions::cell_state_name(interventions::get_cell_state(r.truth.before, c.cell));
-  o << "<h3>A worked intervention</h3>\n<p>The benchmark's first reachable flip case (not chosen for success): after <code>"
+  o << "<h3>A worked intervention</h3>\n<p>The benchmark's first reachable flip case (not chosen for success), linear "
+       "edit: after <code>"
     << esc(othello::format_game(c.moves, true)) << "</code>, " << othello::color_name(r.truth.before.to_move)
     << " to move, cell <b>" << othello::square_name(c.cell) << "</b> goes from " << from << " to "
     << interventions::cell_state_name(c.target) << ". Left: the real board and the model's prediction; right: the "
@@ -258,8 +301,10 @@ void saliency_section(std::ostringstream& o, const Tour& t) {
   o << "<p>Latent saliency (Li et al. 2023): for step 1's position, flip each disc in turn inside the model (the same "
        "linear edit) and measure how much the probability of the model's favourite move, <b>"
     << othello::square_name(s.move) << "</b> (p = " << num("saliency-p", f("%.3f", s.p0))
-    << "), drops. Red discs matter: flipping them takes the move away, as the rules would (a move is legal only if it "
-       "flips a line of the opponent's discs ending in one of the mover's).</p>\n";
+    << "), drops. Red discs matter to the prediction (flipping them lowers p), blue ones work against it. The rules say "
+       "which discs should matter: a move is legal only if it flips a line of the opponent's discs that ends in one "
+       "of the mover's, so a model that tracks the board should care most about the discs on the lines through "
+       "the move.</p>\n";
   o << interventions::saliency_svg(s, "Latent saliency of " + othello::square_name(s.move) + " after move " +
                                           std::to_string(t.saliency_moves.size()));
 }

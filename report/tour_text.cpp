@@ -111,8 +111,9 @@ std::string sweep_text(const Tour& t) {
 std::string bench_text(const Tour& t) {
   const BenchStep& b = t.bench;
   std::ostringstream o;
-  o << "Step 3. Intervention benchmark: " << b.cases.size() << " cases (" << t.opt.cases
-    << " per kind x set), linear edit at layers " << b.layers << "\n";
+  o << "Step 3. Intervention benchmark: " << b.cases.size() << " cases (" << t.opt.cases << " per kind x set); edits at layers";
+  for (auto& [m, l] : b.layers) o << " " << m << " " << l << ";";
+  o << "\n";
   o << "  method    kind   set           cases  errors (95% CI)    null (95% CI)   exact\n";
   for (auto& r : b.rows) {
     char buf[200];
@@ -126,7 +127,7 @@ std::string bench_text(const Tour& t) {
   if (b.example >= 0) {
     const auto& c = b.cases[b.example];
     const auto& r = b.example_result;
-    o << "\n  worked intervention (the benchmark's first reachable flip case): after "
+    o << "\n  worked intervention (the benchmark's first reachable flip case, linear edit): after "
       << othello::format_game(c.moves, true).substr(0, 80) << (c.moves.size() > 27 ? " ..." : "") << "\n  "
       << othello::square_name(c.cell) << " " << interventions::cell_state_name(interventions::get_cell_state(r.truth.before, c.cell))
       << " -> " << interventions::cell_state_name(c.target) << " for " << othello::color_name(r.truth.before.to_move) << " (to move)\n";
@@ -191,7 +192,7 @@ json tour_json(const Tour& t, const std::string& html_path) {
     rows.push_back({{"id", sweep_cell_id(r)}, {"hook", r.hook}, {"layer", r.layer},
                     {"basis", probes::target_name(r.target)}, {"kind", probes::kind_name(r.kind)},
                     {"model", r.random_model ? "random" : "trained"}, {"accuracy", r.accuracy},
-                    {"majority_baseline", r.baseline}});
+                    {"majority_baseline", r.baseline}, {"cell_accuracy", r.cell_accuracy}});
   j["sweep"] = {{"games", s.games},
                 {"positions", s.positions},
                 {"train_games", s.train_games}, {"val_games", s.val_games}, {"test_games", s.test_games},
@@ -200,6 +201,8 @@ json tour_json(const Tour& t, const std::string& html_path) {
                 {"test_positions", s.test_positions},
                 {"epochs_linear", t.opt.epochs_linear},
                 {"epochs_mlp", t.opt.epochs_mlp},
+                {"min_steps", t.opt.min_steps},
+                {"probe_batch", t.opt.probe_batch},
                 {"rows", rows}};
   const BenchStep& b = t.bench;
   json brows = json::array();
@@ -209,6 +212,7 @@ json tour_json(const Tour& t, const std::string& html_path) {
                      {"null_mean", r.null_mean}, {"null_ci95", r.null_ci95}, {"exact", r.reached},
                      {"legal_changed_mean", r.changed_mean}, {"prefix_mean", r.prefix_mean}, {"proven", r.proven}});
   j["bench"] = {{"cases", b.cases.size()}, {"cases_per_set", t.opt.cases}, {"layers", b.layers}, {"rows", brows}};
+  j["bench"]["example_method"] = "linear";
   if (b.example >= 0) {
     const auto& c = b.cases[b.example];
     const auto& r = b.example_result;

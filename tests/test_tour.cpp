@@ -72,7 +72,8 @@ void make_trained_model(const TempDir& d) {
   // A model card with a curve, as the shipped model has.
   ogpt::util::write_file_atomic(d.str("run/card.json"),
                                 R"({"preset":"2x64","seed":1,"games_seen":3200,"curve_svg":"curve.svg",)"
-                                R"("heldout":{"seed":5,"games":16,"legal_top1":0.5}})");
+                                R"("heldout":{"seed":5,"games":16,"legal_top1":0.5},)"
+                                R"("probes":{"test_accuracy_by_layer":{"linear mine-theirs":[0.61,0.625]}}})");
 }
 
 }  // namespace
@@ -102,6 +103,7 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
   // The card and the curve `train` wrote are shown; the curve's ids are scoped (no clash with the
   // sweep plot's clip paths).
   CHECK(html.find("From the model card") != std::string::npos);
+  CHECK(html.find("L1 61.00% &middot; L2 62.50%") != std::string::npos);
   CHECK(html.find("Training curve (from the training run)") != std::string::npos);
   CHECK(html.find("id=\"card-clip0\"") != std::string::npos);
   CHECK(html.find("id=\"sweep-plot-clip0\"") != std::string::npos);
@@ -119,12 +121,16 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
     CHECK(acc <= 1.0);
     CHECK(r["majority_baseline"].get<double>() > 0.3);
     CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_pct(acc));
+    REQUIRE(r["cell_accuracy"].size() == 64);
+    double mean = 0;
+    for (auto& c : r["cell_accuracy"]) mean += c.get<double>() / 64;
+    CHECK(mean == doctest::Approx(acc).epsilon(1e-9));  // every cell has every position
   }
   const json& b = j["bench"];
-  REQUIRE(b["rows"].size() == 4);  // linear x {flip, erase} x {reachable, unreachable}
+  REQUIRE(b["rows"].size() == 8);  // {linear, gradient} x {flip, erase} x {reachable, unreachable}
   int cases = 0;
   for (auto& r : b["rows"]) {
-    cases += r["cases"].get<int>();
+    if (r["method"] == "linear") cases += r["cases"].get<int>();
     CHECK(r["errors_mean"].get<double>() >= 0);
     CHECK(r["null_mean"].get<double>() >= 1.0);  // every case changes the legal set
     CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_err(r["errors_mean"].get<double>()));
@@ -154,6 +160,24 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
     CHECK(s["rows"][i]["accuracy"].get<double>() == doctest::Approx(rows[i].accuracy).epsilon(1e-3));
     CHECK(s["rows"][i]["majority_baseline"].get<double>() == doctest::Approx(rows[i].baseline).epsilon(1e-12));
   }
+
+  // The text run: the four steps in order, the positions used, the report's path last; the
+  // report is replaced whole.
+  const std::string text =
+      run_cli("tour --quick -q --seed 4242 --linear-only --model " + d.str("run") + " --out " + html_path, &rc);
+  REQUIRE(rc == 0);
+  const size_t s1 = text.find("Step 1."), s2 = text.find("Step 2."), s3 = text.find("Step 3."), s4 = text.find("Step 4.");
+  CHECK(s1 < s2);
+  CHECK(s2 < s3);
+  CHECK(s3 < s4);
+  CHECK(s4 != std::string::npos);
+  CHECK(text.find("60 fresh games = " + std::to_string(s["positions"].get<int>()) + " positions") != std::string::npos);
+  CHECK(text.find("top-1 legal") != std::string::npos);
+  CHECK(text.substr(text.rfind("wrote ")) == "wrote " + html_path + "\n");
+  const std::string html2 = ogpt::util::read_file(html_path);
+  CHECK(html2 != html);  // --linear-only: no gradient rows this time
+  CHECK(html2.find("bench-gradient-flip-reachable-errors") == std::string::npos);
+  CHECK(count(html2, "</html>") == 1);
 
   // The atomic write leaves no temporary file beside the report.
   for (auto& e : fs::directory_iterator(d.path))
@@ -186,6 +210,7 @@ TEST_CASE("tour: the model card is optional; its curve must be a plain SVG besid
   ogpt::report::ModelCard c = ogpt::report::load_card(d.str());
   CHECK(!c.found);
   CHECK(c.note.find(d.str("card.json")) != std::string::npos);
+  CHECK(c.note.find(d.str("curve.svg")) != std::string::npos);
   ogpt::util::write_file_atomic(d.str("card.json"), "{not json");
   c = ogpt::report::load_card(d.str());
   CHECK(!c.found);
@@ -204,4 +229,9 @@ TEST_CASE("tour: the model card is optional; its curve must be a plain SVG besid
   c = ogpt::report::load_card(d.str());
   CHECK(c.curve_svg == "<svg a=\"1\"><g id=\"k\"/><use href=\"#k\"/></svg>");
   CHECK(ogpt::report::scope_svg_ids(c.curve_svg, "p-") == "<svg a=\"1\"><g id=\"p-k\"/><use href=\"#p-k\"/></svg>");
+  // A training run directory: a curve, no card.
+  fs::remove(d.str("card.json"));
+  c = ogpt::report::load_card(d.str());
+  CHECK(!c.found);
+  CHECK(!c.curve_svg.empty());
 }
