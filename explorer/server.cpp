@@ -31,6 +31,13 @@ void serve(Explorer& ex, const ServeOptions& opt) {
   // refuses anything larger before reading it.
   svr.set_payload_max_length(1 << 20);
   svr.set_keep_alive_timeout(2);  // a browser's idle connections must not hold the few threads long
+  // httplib's default also sets SO_REUSEPORT, which lets a second server share a busy port
+  // silently (the kernel then splits the connections); SO_REUSEADDR alone still lets a restarted
+  // server bind at once, and a port in use is refused.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+  });
   int port = opt.port;
   if (port == 0) {
     port = svr.bind_to_any_port(opt.host);

@@ -1,7 +1,5 @@
 #include "model/pth.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -10,8 +8,8 @@
 #include <vector>
 
 #include "model/safetensors.hpp"  // dtype_size, dtype_to_f32
+#include "model/zip.hpp"
 #include "util/atomic_file.hpp"
-#include "util/checksum.hpp"
 #include "util/error.hpp"
 
 namespace ogpt::model {
@@ -25,146 +23,13 @@ T le(const char* p) {
   return v;
 }
 
-// ---- zip (the subset torch.save writes: stored or deflated entries, zip64 for big files) -------
-
-struct ZipEntry {
-  uint64_t local_offset = 0, csize = 0, usize = 0;
-  uint16_t method = 0;
-  uint32_t crc = 0;
-};
-
-class Zip {
- public:
-  Zip(std::string_view bytes, const std::string& what) : b_(bytes), what_(what) { read_directory(); }
-
-  const std::map<std::string, ZipEntry>& entries() const { return entries_; }
-
-  // The entry's bytes, inflated if needed, crc-checked.
-  std::string read(const std::string& name) const {
-    auto it = entries_.find(name);
-    if (it == entries_.end()) throw UserError(what_ + ": zip entry '" + name + "' is missing");
-    const ZipEntry& e = it->second;
-    need(e.local_offset, 30, "local header of " + name);
-    if (le<uint32_t>(b_.data() + e.local_offset) != 0x04034b50u)
-      throw fail("bad local header signature for '" + name + "'", e.local_offset);
-    const uint64_t data = e.local_offset + 30 + le<uint16_t>(b_.data() + e.local_offset + 26) +
-                          le<uint16_t>(b_.data() + e.local_offset + 28);
-    need(data, e.csize, "data of " + name);
-    std::string out;
-    if (e.method == 0) {
-      if (e.csize != e.usize) throw fail("stored entry '" + name + "' has two sizes", e.local_offset);
-      out.assign(b_.data() + data, e.csize);
-    } else if (e.method == 8) {
-      if (e.usize > (uint64_t{1} << 40)) throw fail("entry '" + name + "' is absurdly large", data);
-      // Deflate expands at most ~1032:1: a larger claim is a lie (a tiny file asking for TiBs).
-      if (e.usize > e.csize * 1032 + 1024)
-        throw fail("entry '" + name + "' claims " + std::to_string(e.usize) + " bytes from " +
-                       std::to_string(e.csize) + " compressed (corrupted)", data);
-      out.resize(e.usize);
-      z_stream zs{};
-      if (inflateInit2(&zs, -15) != Z_OK) throw fail("zlib init failed", data);
-      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(b_.data() + data));
-      zs.avail_in = static_cast<uInt>(std::min<uint64_t>(e.csize, std::numeric_limits<uInt>::max()));
-      zs.next_out = reinterpret_cast<Bytef*>(out.data());
-      zs.avail_out = static_cast<uInt>(std::min<uint64_t>(e.usize, std::numeric_limits<uInt>::max()));
-      int rc = inflate(&zs, Z_FINISH);
-      const uint64_t got = zs.total_out;
-      inflateEnd(&zs);
-      if (rc != Z_STREAM_END || got != e.usize)
-        throw fail("cannot inflate entry '" + name + "' (corrupted)", data);
-    } else {
-      throw fail("entry '" + name + "' uses zip method " + std::to_string(e.method) +
-                     " (only stored and deflate are supported)", e.local_offset);
-    }
-    if (util::crc32(out.data(), out.size()) != e.crc)
-      throw fail("crc32 mismatch in entry '" + name + "' (corrupted file)", data);
-    return out;
-  }
-
-  UserError fail(const std::string& msg, uint64_t offset) const {
-    return UserError(what_ + ": " + msg + " (byte " + std::to_string(offset) + ")");
-  }
-
- private:
-  void need(uint64_t off, uint64_t n, const std::string& of) const {
-    if (off > b_.size() || n > b_.size() - off)
-      throw fail("truncated: " + of + " runs past the end of the file", std::min<uint64_t>(off, b_.size()));
-  }
-
-  void read_directory() {
-    // End of central directory: 22 bytes + a comment of up to 64 KiB, at the end of the file.
-    if (b_.size() < 22) throw fail("too short to be a zip archive (truncated?)", 0);
-    uint64_t eocd = std::numeric_limits<uint64_t>::max();
-    const uint64_t lo = b_.size() > 22 + 65535 ? b_.size() - 22 - 65535 : 0;
-    for (uint64_t p = b_.size() - 22 + 1; p-- > lo;)
-      if (le<uint32_t>(b_.data() + p) == 0x06054b50u) {
-        eocd = p;
-        break;
-      }
-    if (eocd == std::numeric_limits<uint64_t>::max())
-      throw fail("no zip end-of-directory record (truncated file?)", b_.size());
-    uint64_t count = le<uint16_t>(b_.data() + eocd + 10);
-    uint64_t cd_size = le<uint32_t>(b_.data() + eocd + 12);
-    uint64_t cd_off = le<uint32_t>(b_.data() + eocd + 16);
-    if (count == 0xffff || cd_off == 0xffffffffu || cd_size == 0xffffffffu) {
-      // zip64: a locator just before the EOCD points at the zip64 EOCD record
-      if (eocd < 20 || le<uint32_t>(b_.data() + eocd - 20) != 0x07064b50u)
-        throw fail("zip64 locator missing", eocd);
-      const uint64_t z = le<uint64_t>(b_.data() + eocd - 20 + 8);
-      need(z, 56, "zip64 end-of-directory record");
-      if (le<uint32_t>(b_.data() + z) != 0x06064b50u) throw fail("bad zip64 record", z);
-      count = le<uint64_t>(b_.data() + z + 32);
-      cd_size = le<uint64_t>(b_.data() + z + 40);
-      cd_off = le<uint64_t>(b_.data() + z + 48);
-    }
-    need(cd_off, cd_size, "central directory");
-    uint64_t p = cd_off;
-    for (uint64_t i = 0; i < count; ++i) {
-      need(p, 46, "central directory entry");
-      const char* h = b_.data() + p;
-      if (le<uint32_t>(h) != 0x02014b50u) throw fail("bad central directory entry", p);
-      ZipEntry e;
-      e.method = le<uint16_t>(h + 10);
-      e.crc = le<uint32_t>(h + 16);
-      e.csize = le<uint32_t>(h + 20);
-      e.usize = le<uint32_t>(h + 24);
-      const uint16_t n = le<uint16_t>(h + 28), x = le<uint16_t>(h + 30), c = le<uint16_t>(h + 32);
-      e.local_offset = le<uint32_t>(h + 42);
-      need(p + 46, uint64_t{n} + x + c, "central directory entry");
-      std::string name(h + 46, n);
-      // zip64 extra field (id 1): the 64-bit values that were 0xffffffff, in this order
-      for (uint64_t q = 0; q + 4 <= x;) {
-        const char* f = h + 46 + n + q;
-        const uint16_t id = le<uint16_t>(f), len = le<uint16_t>(f + 2);
-        if (q + 4 + len > x) break;
-        if (id == 1) {
-          uint64_t k = 4;
-          auto take = [&](uint64_t& v) {
-            if (v == 0xffffffffu && k + 8 <= 4u + len) {
-              v = le<uint64_t>(f + k);
-              k += 8;
-            }
-          };
-          take(e.usize);
-          take(e.csize);
-          take(e.local_offset);
-        }
-        q += 4 + len;
-      }
-      entries_[name] = e;
-      p += 46 + n + x + c;
-    }
-  }
-
-  std::string_view b_;
-  std::string what_;
-  std::map<std::string, ZipEntry> entries_;
-};
-
 // ---- the pickle subset ----------------------------------------------------------------------
 
+// Values live in the Unpickler's arena and refer to each other by plain pointers: a pickle can
+// make cycles (a list holding itself through the memo) and deep nesting (2M TUPLE1 opcodes, found
+// by fuzz_pickle), and neither may leak or recurse when the values are freed.
 struct Value;
-using V = std::shared_ptr<Value>;
+using V = Value*;
 
 struct StorageRef {
   std::string dtype;  // safetensors name
@@ -188,26 +53,7 @@ struct Value {
   std::shared_ptr<StorageRef> storage;  // Storage
   TensorRef tensor;                     // TensorK
   explicit Value(Kind k) : kind(k) {}
-  // Iterative: a data.pkl of 2M nested TUPLE1 opcodes would otherwise recurse 2M deep here and
-  // overflow the stack (found by fuzz_pickle).
-  ~Value() {
-    std::vector<std::shared_ptr<Value>> work;
-    auto take = [&](Value& v) {
-      for (auto& x : v.items) work.push_back(std::move(x));
-      for (auto& [a, b] : v.dict) work.push_back(std::move(a)), work.push_back(std::move(b));
-      v.items.clear();
-      v.dict.clear();
-    };
-    take(*this);
-    while (!work.empty()) {
-      std::shared_ptr<Value> v = std::move(work.back());
-      work.pop_back();
-      if (v && v.use_count() == 1) take(*v);  // its last owner: empty it before it dies
-    }
-  }
 };
-
-V make(Value::Kind k) { return std::make_shared<Value>(k); }
 
 const char* storage_dtype(const std::string& global) {
   static const std::pair<const char*, const char*> kStorages[] = {
@@ -227,6 +73,7 @@ bool allowed_global(const std::string& g) {
 
 class Unpickler {
  public:
+  // The values run() returns stay valid while the Unpickler lives.
   Unpickler(std::string_view p, std::string what) : p_(p), what_(std::move(what)) {}
 
   V run() {
@@ -418,7 +265,11 @@ class Unpickler {
     v->s.assign(take(n), n);
     stack_.push_back(v);
   }
-  static V tuple_of(std::vector<V> items) {
+  V make(Value::Kind k) {
+    arena_.push_back(std::make_unique<Value>(k));
+    return arena_.back().get();
+  }
+  V tuple_of(std::vector<V> items) {
     V t = make(Value::Tuple);
     t->items = std::move(items);
     return t;
@@ -488,6 +339,7 @@ class Unpickler {
   std::string_view p_;
   std::string what_;
   size_t pos_ = 0, op_at_ = 0;
+  std::vector<std::unique_ptr<Value>> arena_;  // owns every value
   std::vector<V> stack_;
   std::unordered_map<uint32_t, V> memo_;
   std::map<std::string, std::shared_ptr<StorageRef>> storages_;
@@ -517,17 +369,19 @@ PthFile parse_pth(std::string_view bytes, const std::string& what) {
   if (zip.entries().count(dir + "byteorder") && zip.read(dir + "byteorder").starts_with("big"))
     throw UserError(what + ": written on a big-endian machine; only little-endian .pth files are supported");
 
-  V root = Unpickler(zip.read(pkl_name), what).run();
+  const std::string pkl = zip.read(pkl_name);
+  Unpickler unpickler(pkl, what);
+  V root = unpickler.run();
   if (root->kind != Value::Dict) throw UserError(what + ": the pickled object is not a dict of tensors");
 
   PthFile out;
-  const Value* sd = root.get();
+  const Value* sd = root;
   if (!has_tensor_values(*sd)) {
     for (const char* key : {"state_dict", "model_state_dict", "model", "module"})
       for (auto& [k, v] : root->dict)
         if (out.nested_under.empty() && k->kind == Value::Str && k->s == key &&
             v->kind == Value::Dict && has_tensor_values(*v)) {
-          sd = v.get();
+          sd = v;
           out.nested_under = key;
         }
     if (out.nested_under.empty()) {

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -308,4 +309,21 @@ TEST_CASE("explorer: the page is served whole and loads nothing from elsewhere")
   CHECK(r.body.find("href=\"http") == std::string::npos);
   CHECK(r.body.find("@import") == std::string::npos);
   CHECK(handle_request(shared(), "GET", "/?x=1", "").status == 200);
+}
+
+TEST_CASE("explorer: concurrent requests give the answers of serial ones (model use is serialised)") {
+  Explorer& ex = shared();
+  const std::vector<std::pair<std::string, std::string>> reqs = {
+      {"/api/state", R"({"moves": "f5 d6 c3 d3 c4"})"},
+      {"/api/intervene", R"({"moves": "f5 d6 c3", "cell": "d4", "to": "empty", "layer": 2})"},
+      {"/api/probe", R"({"moves": "f5 f6 e6 f4", "layer": 2})"},
+      {"/api/state", R"({"moves": "f5 f6 e6 f4 e3", "upto": 4})"}};
+  std::vector<std::string> serial;
+  for (auto& [path, body] : reqs) serial.push_back(handle_request(ex, "POST", path, body).body);
+  std::vector<std::string> got(reqs.size() * 3);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < got.size(); ++i)
+    threads.emplace_back([&, i] { got[i] = handle_request(ex, "POST", reqs[i % reqs.size()].first, reqs[i % reqs.size()].second).body; });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == serial[i % reqs.size()]);
 }

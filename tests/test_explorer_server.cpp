@@ -13,6 +13,7 @@
 #include "explorer/server.hpp"
 #include "model/config.hpp"
 #include "othello/game_record.hpp"
+#include "util/error.hpp"
 
 using namespace ogpt;
 
@@ -58,6 +59,11 @@ TEST_CASE("explorer server: loopback HTTP, host check, SIGINT stops it") {
     REQUIRE(reb);
     CHECK(reb->status == 403);
   }
+  // A second server on the same port is refused, not silently sharing it.
+  explorer::ServeOptions same = o;
+  same.port = port;
+  same.on_listen = nullptr;
+  CHECK_THROWS_AS(explorer::serve(*ex, same), IoError);
   std::raise(SIGINT);  // what Ctrl-C sends; serve() returns once in-flight requests are done
   t.join();
   httplib::Client after("127.0.0.1", port);

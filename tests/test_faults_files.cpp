@@ -148,3 +148,40 @@ TEST_CASE("faults: kill -9 or a full disk while writing a checkpoint keeps the o
   CHECK(slurp(out) == old_bytes);
 }
 #endif
+
+TEST_CASE("faults: refusal messages escape control bytes and invalid UTF-8, and are bounded") {
+  // A crafted name in a file must not drive the terminal (ESC sequences) or break JSON replies.
+  UserError e(std::string("x.pth: tensor '\x1b[2J\x07" "caf\xc3\xa9 \xff\xfe\xc0\xaf \xed\xa0\x80' is bad"));
+  const std::string m = e.what();
+  CHECK(m == "x.pth: tensor '\\x1b[2J\\x07caf\xc3\xa9 \\xff\\xfe\\xc0\\xaf \\xed\\xa0\\x80' is bad");
+  for (unsigned char c : m) CHECK((c >= 0x20 && c != 0x7f));
+  CHECK(e.code == kBadInput);
+  // bounded: a 1 MB name is cut, saying how much was left out
+  const std::string huge = printable("f: " + std::string(1 << 20, 'A'));
+  CHECK(huge.size() < 2100);
+  CHECK(huge.find("more bytes)") != std::string::npos);
+  CHECK(printable("plain message, f5 d6") == "plain message, f5 d6");
+  CHECK(printable("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+  CHECK(printable("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80");      // an emoji stays
+}
+
+TEST_CASE("faults: a write removes the temporaries that killed writers of the same file left") {
+  const std::string dir = "/tmp/ogpt_stale_tmp_" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/model.ckpt";
+  pid_t dead = ::fork();  // a pid that surely has no process: a child that has exited and been reaped
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  const std::string stale = path + ".tmp." + std::to_string(dead);
+  const std::string live = path + ".tmp." + std::to_string(::getppid());  // a live process: kept
+  const std::string other = dir + "/other.ckpt.tmp." + std::to_string(dead);  // another file's: kept
+  const std::string odd = path + ".tmp.notapid";
+  for (const auto& f : {stale, live, other, odd}) util::write_file_atomic(f, "partial");
+  util::write_file_atomic(path, "complete");
+  CHECK_FALSE(std::filesystem::exists(stale));
+  CHECK(std::filesystem::exists(live));
+  CHECK(std::filesystem::exists(other));
+  CHECK(std::filesystem::exists(odd));
+  CHECK(util::read_file(path) == "complete");
+  std::filesystem::remove_all(dir);
+}

@@ -90,6 +90,21 @@ TEST_CASE("faults: a pickle nesting a million tuples is refused without overflow
   CHECK_THROWS_AS(model::parse_pth(pth_with(pkl), "deep.pth"), UserError);
 }
 
+TEST_CASE("faults: pickles that reference themselves (memo cycles) neither leak nor loop") {
+  // The LeakSanitizer stage of scripts/test.sh is what fails on a leak here: values used to be
+  // reference-counted, and a cycle kept itself alive.
+  // [l] with l.append(l): EMPTY_LIST MEMOIZE BINGET 0 APPEND -> not a dict, refused
+  const std::string self_list = std::string("\x80\x04]\x94h\x00" "a.", 8);
+  CHECK_THROWS_WITH_AS(model::parse_pth(pth_with(self_list), "cycle.pth"), doctest::Contains("not a dict"), UserError);
+  // the state dict holding itself under "self" beside its tensor: read, the cycle ignored
+  const std::string cyc = std::string("\x80\x02}\x94(", 5) + kStateDict.substr(4, kStateDict.size() - 6) +
+                          std::string("X\x04\x00\x00\x00self", 9) + std::string("h\x00", 2) + "u.";
+  float v[2] = {3.0f, 4.0f};
+  auto f = model::parse_pth(pth_with(cyc, std::string(reinterpret_cast<char*>(v), 8)), "cycle.pth");
+  CHECK(f.tensors.size() == 1);
+  CHECK(f.tensors.at("w").data == std::vector<float>{3.0f, 4.0f});
+}
+
 TEST_CASE("faults: the pickle subset reads a hand-made state dict (control)") {
   float v[2] = {1.5f, -2.0f};
   auto f = model::parse_pth(pth_with(kStateDict, std::string(reinterpret_cast<char*>(v), 8)), "ok.pth");

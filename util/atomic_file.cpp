@@ -1,7 +1,10 @@
 #include "util/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <cerrno>
 #include <cstring>
@@ -48,6 +51,24 @@ void AtomicWriter::write(const void* data, size_t n) {
   }
 }
 
+// Removes "<path>.tmp.<pid>" files of `path` whose writer process no longer exists: what a kill -9
+// or power loss mid-write leaves behind. Only this destination's temporaries are touched, and
+// only those of dead processes (a live pid may be another writer at work, or a reused pid: kept).
+static void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const std::string base = fs::path(path).filename().string() + ".tmp.";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir_of(path), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= base.size() || name.compare(0, base.size(), base) != 0) continue;
+    const std::string digits = name.substr(base.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == -1 && errno == ESRCH) fs::remove(it->path(), ec);
+  }
+}
+
 void AtomicWriter::commit() {
   if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
     fd_ = -1;
@@ -58,6 +79,7 @@ void AtomicWriter::commit() {
   if (::rename(tmp_.c_str(), path_.c_str()) != 0)
     throw IoError("cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
   committed_ = true;
+  remove_stale_temporaries(path_);
   int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

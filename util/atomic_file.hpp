@@ -1,7 +1,8 @@
 #pragma once
 // Writing a file the user keeps: the bytes go to "<path>.tmp.<pid>", are flushed to disk, and
 // only then renamed over <path>. A crash, kill or full disk at any moment leaves either the old
-// complete file or the new complete file, never a mix.
+// complete file or the new complete file, never a mix. A temporary left by a writer that was
+// killed is removed by the next successful write of the same path.
 #include <cstdint>
 #include <functional>
 #include <string>

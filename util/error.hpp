@@ -19,10 +19,16 @@ enum ExitCode : int {
   kInterrupted = 130 // Ctrl-C (after saving what was in flight)
 };
 
+// `msg` as it is safe to print and to put in JSON: control bytes and bytes that are not valid
+// UTF-8 become \xNN, and a message longer than max_bytes is cut (saying how much was left out).
+// Messages quote names read from hostile files (tensor names, hooks, game text); this keeps a
+// crafted name from driving the terminal or breaking a JSON reply.
+std::string printable(const std::string& msg, size_t max_bytes = 2000);
+
 struct UserError : std::runtime_error {
   int code;
   explicit UserError(const std::string& msg, int exit_code = kBadInput)
-      : std::runtime_error(msg), code(exit_code) {}
+      : std::runtime_error(printable(msg)), code(exit_code) {}
 };
 
 struct IoError : UserError {
