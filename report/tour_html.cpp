@@ -76,9 +76,13 @@ probes::PositionPicture position(const othello::Board& b, Bitboard legal, const 
 
 void card_section(std::ostringstream& o, const Tour& t) {
   o << "<h2 id=\"card\">The model and how it was trained</h2>\n";
+  const bool legal_target = t.card.found && t.card.card.contains("target") && t.card.card["target"] == "legal";
   o << "<p>Model <code>" << esc(t.model_path) << "</code>: " << esc(t.cfg.describe())
-    << ". It was trained only to predict the next move of uniformly random legal games: it never saw a board, "
-       "a rule or a score.</p>\n";
+    << ". It was trained on nothing but move sequences of uniformly random legal games, to predict "
+    << (legal_target ? "the next move (its target at each position: the uniform distribution over the legal next "
+                       "moves, which is what the played move averages to in random games)"
+                     : "the next move")
+    << ". It never saw a board.</p>\n";
   if (!t.card.found) {
     o << "<p class=\"note\">Model card skipped: " << esc(t.card.note) << ".</p>\n";
     if (!t.card.curve_svg.empty())
