@@ -18,13 +18,33 @@ namespace {
 
 constexpr size_t kHeader = 24;
 
+// cereal reads a vector's or a string's length and allocates it before reading the elements, so
+// a damaged length (the crc32 can be forged) would ask for terabytes (found by fuzz_probe_file).
+// Loads go through these, which refuse a length longer than the payload being read. Same bytes
+// on disk as cereal's own vector/string serialisation.
+thread_local uint64_t t_payload_bytes = 0;
+template <class A, class T>
+void load_bounded(A& ar, T& container, const char* what) {
+  cereal::size_type n = 0;
+  ar(cereal::make_size_tag(n));
+  if (n > t_payload_bytes / sizeof(typename T::value_type))
+    throw std::runtime_error(std::string(what) + " claims " + std::to_string(n) + " elements, more than the payload holds");
+  container.resize(static_cast<size_t>(n));
+  ar(cereal::binary_data(container.data(), static_cast<size_t>(n) * sizeof(typename T::value_type)));
+}
+
 // A matrix on disk: rows, cols, then the floats in Armadillo's column-major order.
 struct MatRec {
   uint64_t rows = 0, cols = 0;
   std::vector<float> v;
   template <class A>
-  void serialize(A& ar) {
+  void save(A& ar) const {
     ar(rows, cols, v);
+  }
+  template <class A>
+  void load(A& ar) {
+    ar(rows, cols);
+    load_bounded(ar, v, "a matrix");
   }
 };
 MatRec to_rec(const arma::fmat& m) { return {m.n_rows, m.n_cols, std::vector<float>(m.begin(), m.end())}; }
@@ -42,9 +62,27 @@ struct ProbeRec {
   MatRec W1, b1, W, b;
   TrainInfo info;
   template <class A>
-  void serialize(A& ar) {
+  void save(A& ar) const {
     ar(kind, target, hook, layer, d, H, C, W1, b1, W, b);
-    ar(info.model, info.games_train, info.games_val, info.games_test, info.positions_train, info.steps, info.epochs,
+    ar(info.model);
+    save_info_numbers(ar);
+  }
+  template <class A>
+  void load(A& ar) {
+    ar(kind, target);
+    load_bounded(ar, hook, "the hook name");
+    ar(layer, d, H, C, W1, b1, W, b);
+    load_bounded(ar, info.model, "the model name");
+    load_info_numbers(ar);
+  }
+  template <class A>
+  void save_info_numbers(A& ar) const {
+    ar(info.games_train, info.games_val, info.games_test, info.positions_train, info.steps, info.epochs,
+       info.val_accuracy, info.test_accuracy, info.test_loss, info.seed);
+  }
+  template <class A>
+  void load_info_numbers(A& ar) {
+    ar(info.games_train, info.games_val, info.games_test, info.positions_train, info.steps, info.epochs,
        info.val_accuracy, info.test_accuracy, info.test_loss, info.seed);
   }
 };
@@ -113,6 +151,7 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
                     " does not match the header)");
   ProbeRec r;
   try {
+    t_payload_bytes = len;
     std::istringstream is(bytes.substr(kHeader));
     cereal::PortableBinaryInputArchive ar(is);
     ar(r);

@@ -2,12 +2,14 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "probes/probe_file.hpp"
 #include "util/atomic_file.hpp"
+#include "util/checksum.hpp"
 #include "util/error.hpp"
 
 using namespace ogpt::probes;
@@ -74,6 +76,34 @@ TEST_CASE("probe file: truncated, corrupted, wrong-version and foreign files are
   // Every message names the file.
   CHECK(refusal(bad).find("p.probe") == 0);
   CHECK_THROWS_AS(load_probe("/nonexistent/dir/p.probe"), ogpt::IoError);
+}
+
+TEST_CASE("probe file: a forged length inside the payload is refused before anything is allocated") {
+  // The crc32 is no defence against a crafted file: fix it up after changing a length field.
+  auto forge = [](std::string b) {
+    const uint64_t len = b.size() - 24;
+    const uint32_t crc = ogpt::util::crc32(b.data() + 24, len);
+    std::memcpy(b.data() + 12, &crc, 4);
+    std::memcpy(b.data() + 16, &len, 8);
+    return b;
+  };
+  Probe p = make_probe(Kind::mlp, Target::black_white, 10, 6, 42);
+  p.hook = "blocks.3.hook_resid_post";
+  std::string good = probe_to_bytes(p);
+  CHECK_NOTHROW(probe_from_bytes(good, "good.probe"));
+  // payload: kind (1 byte), basis (1), then the hook's length (u64) and its bytes
+  for (uint64_t n : {uint64_t{1} << 62, uint64_t{1} << 39, uint64_t{100000}}) {
+    std::string bad = good;
+    std::memcpy(bad.data() + 24 + 2, &n, 8);
+    CHECK_THROWS_WITH_AS(probe_from_bytes(forge(bad), "forged.probe"), doctest::Contains("more than the payload holds"),
+                         ogpt::UserError);
+  }
+  // the input fuzz_probe_file found (a matrix claiming 2^40 floats; its first byte asks the
+  // fuzz target to repair the header, as here)
+  std::string found = ogpt::util::read_file(std::string(OGPT_SOURCE_DIR) + "/tests/fixtures/fuzz/probe_file_huge_length.bin");
+  REQUIRE(found.size() > 25);
+  CHECK_THROWS_WITH_AS(probe_from_bytes(forge(found.substr(1)), "found.probe"), doctest::Contains("found.probe"),
+                       ogpt::UserError);
 }
 
 TEST_CASE("npy export: header and data read back, and NumPy agrees if it is installed") {
