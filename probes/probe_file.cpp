@@ -49,7 +49,9 @@ struct MatRec {
 };
 MatRec to_rec(const arma::fmat& m) { return {m.n_rows, m.n_cols, std::vector<float>(m.begin(), m.end())}; }
 arma::fmat from_rec(const MatRec& r, const std::string& name, const char* what) {
-  if (r.v.size() != r.rows * r.cols)
+  // rows, cols bounded first: their product must not wrap around (2^32 x 2^32 "holds" 0 values)
+  constexpr uint64_t kMaxDim = uint64_t{1} << 24;
+  if (r.rows > kMaxDim || r.cols > kMaxDim || r.v.size() != r.rows * r.cols)
     throw UserError(name + ": malformed probe file (" + what + " holds " + std::to_string(r.v.size()) +
                     " values for a " + std::to_string(r.rows) + "x" + std::to_string(r.cols) + " matrix)");
   return arma::fmat(r.v.data(), r.rows, r.cols);

@@ -98,11 +98,15 @@ TEST_CASE("probe file: a forged length inside the payload is refused before anyt
     CHECK_THROWS_WITH_AS(probe_from_bytes(forge(bad), "forged.probe"), doctest::Contains("more than the payload holds"),
                          ogpt::UserError);
   }
-  // the input fuzz_probe_file found (a matrix claiming 2^40 floats; its first byte asks the
+  // the inputs fuzz_probe_file found (a matrix claiming 2^40 floats; 2^32 x 2^32 = "0" values; its first byte asks the
   // fuzz target to repair the header, as here)
   std::string found = ogpt::util::read_file(std::string(OGPT_SOURCE_DIR) + "/tests/fixtures/fuzz/probe_file_huge_length.bin");
   REQUIRE(found.size() > 25);
   CHECK_THROWS_WITH_AS(probe_from_bytes(forge(found.substr(1)), "found.probe"), doctest::Contains("found.probe"),
+                       ogpt::UserError);
+  found = ogpt::util::read_file(std::string(OGPT_SOURCE_DIR) + "/tests/fixtures/fuzz/probe_file_wrapping_shape.bin");
+  REQUIRE(found.size() > 25);
+  CHECK_THROWS_WITH_AS(probe_from_bytes(forge(found.substr(1)), "found.probe"), doctest::Contains("malformed probe file"),
                        ogpt::UserError);
 }
 
