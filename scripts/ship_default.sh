@@ -12,13 +12,14 @@
 # leaves the old data/default/ as it was.
 #
 # usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]      (run by the maintainer, not CI)
+# env: PROBE_GAMES (default 3000), SHIP_MACHINE_NOTE (appended to the card's training-time line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:?usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]}
 heldout=${2:-10000}
 heldout_seed=9001    # training streams use seed 1 (games 0.. and validation 2^62..); this one is fresh
 probe_seed=20231     # probe games: another fresh stream
-probe_games=3000
+probe_games=${PROBE_GAMES:-3000}
 bin=build/othello-gpt
 [ -x "$bin" ] || { echo "ship_default: build first (bash scripts/build.sh)" >&2; exit 2; }
 [ -f "$run/latest.ckpt" ] || { echo "ship_default: $run/latest.ckpt not found" >&2; exit 3; }
@@ -40,14 +41,14 @@ for L in $(seq 1 "$layers"); do
     set -- $kb
     "$bin" probe train --model "$new/model.ckpt" --random "$probe_games" --seed "$probe_seed" --layer "$L" \
       --basis "$2" --kind "$1" --out "$new/probes/$1-$2-L$L.probe" --json -q > "$new/probes/.$1-$2-L$L.json"
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(f"  {r[\"kind\"]:6} {r[\"basis\"]:11} layer {r[\"layer\"]}: test accuracy {100*r[\"test\"][\"accuracy\"]:.2f}%")' \
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("  %-6s %-11s layer %d: test accuracy %.2f%%" % (r["kind"], r["basis"], r["layer"], 100 * r["test"]["accuracy"]))' \
       "$new/probes/.$1-$2-L$L.json"
   done
 done
 
 echo "== model card"
 python3 - "$run" "$new" "$heldout_seed" "$probe_seed" "$probe_games" <<'EOF'
-import csv, json, sys, datetime
+import csv, datetime, json, os, sys
 run, new, heldout_seed, probe_seed, probe_games = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 imp = json.load(open(f"{new}/.import.json"))
 ev = json.load(open(f"{new}/.eval.json"))
@@ -96,7 +97,7 @@ md = f"""# The shipped Othello-GPT ({preset})
 | shape | {layers} layers, d_model {cfg['d_model']}, {cfg['n_heads']} heads, d_mlp {cfg['d_mlp']}, context {cfg['n_ctx']}, vocab {cfg['d_vocab']} ({imp['parameters']:,} parameters) |
 | training | seed 1, fresh uniformly random legal games, AdamW, bf16 matmuls / f32 master weights, `--target legal` (see below) |
 | games seen | {card['games_seen']:,} ({card['steps']:,} steps) |
-| training time | {card['train_wall_hours']} wall-clock hours on {card['machine']} |
+| training time | {card['train_wall_hours']} wall-clock hours on {card['machine']}{os.environ.get('SHIP_MACHINE_NOTE', '')} |
 | weights | bf16 (model.ckpt) |
 
 ## Held-out quality (measured by `scripts/ship_default.sh`)
