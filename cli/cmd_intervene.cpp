@@ -269,20 +269,7 @@ int run_bench(const Common& c, const BenchArgs& b) {
       if (before.empty())
         for (auto& r : res) before.push_back(r.before);
       done += cases.size();
-      for (CaseSet set : {CaseSet::reachable, CaseSet::unreachable}) {
-        std::vector<CaseResult> part;
-        double moves = 0, proven = 0;
-        for (size_t i = 0; i < cases.size(); ++i)
-          if (cases[i].set == set) {
-            part.push_back(res[i]);
-            moves += cases[i].moves.size();
-            proven += cases[i].proven;
-          }
-        if (part.empty()) continue;
-        rows.push_back(summarise(method_name(m), case_kind_name(kind), case_set_name(set), part));
-        rows.back().prefix_mean = moves / part.size();
-        rows.back().proven = proven / part.size();
-      }
+      for (BenchRow& row : summarise_by_set(method_name(m), case_kind_name(kind), cases, res)) rows.push_back(row);
     }
   }
   bar.finish();

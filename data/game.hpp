@@ -40,7 +40,8 @@ int n_targets(const Game& g);  // positions with a target: max(length - 1, 0) (<
 // The legal-move target of each position: sets[t] has bit v set iff token v is a legal move for
 // move t+1 (the player who actually moves next, after a forced pass), for t + 1 < length; else 0.
 // The uniform distribution over sets[t] is the expected next token of a random game, i.e. the
-// expected one-hot target (model: GPT::forward's target_sets). Throws UserError if g is illegal.
-void game_to_legal_sets(const Game& g, uint64_t* sets);
+// expected one-hot target (model: GPT::forward's target_sets). Returns entropy_floor(g), which
+// the same replay gives for free. Throws UserError if g is illegal.
+double game_to_legal_sets(const Game& g, uint64_t* sets);
 
 }  // namespace ogpt::data

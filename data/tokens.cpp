@@ -44,32 +44,14 @@ void make_batch(const Game* games, int B, uint8_t* tokens, uint8_t* targets) {
 
 int n_targets(const Game& g) { return g.length > 1 ? g.length - 1 : 0; }
 
-double entropy_floor(const Game& g) {
+namespace {
+// Replays g, calling fn(t, legal) with the legal squares for move t (those of the player who
+// actually moves, after a forced pass) before move t is played. Throws UserError naming `who`
+// and the move if one is illegal.
+template <class F>
+void replay_legal(const Game& g, const char* who, F&& fn) {
   using namespace othello;
-  Board b = board_start();
-  double sum = 0;
-  for (int t = 0; t < g.length; ++t) {
-    Bitboard m = get_moves(b);
-    if (!m) {
-      b = board_pass(b);
-      m = get_moves(b);
-    }
-    int sq = g.moves[t];
-    if (sq > 63 || !((m >> sq) & 1))
-      throw UserError("entropy_floor: move " + std::to_string(t + 1) + " (" + square_name(sq) +
-                      ") is not legal");
-    if (t > 0) sum += std::log(static_cast<double>(std::popcount(m)));  // move t is a target
-    b = board_next(b, sq);
-  }
-  return sum;
-}
-
-void game_to_legal_sets(const Game& g, uint64_t* sets) {
-  // sets: [kContext]
-  using namespace othello;
-  const TokenTable& tok = token_table();
-  std::memset(sets, 0, sizeof(uint64_t) * kContext);
-  int len = g.length > 60 ? 60 : g.length;
+  const int len = g.length > 60 ? 60 : g.length;
   Board b = board_start();
   for (int t = 0; t < len; ++t) {
     Bitboard m = get_moves(b);
@@ -77,17 +59,37 @@ void game_to_legal_sets(const Game& g, uint64_t* sets) {
       b = board_pass(b);
       m = get_moves(b);
     }
-    int sq = g.moves[t];
+    const int sq = g.moves[t];
     if (sq > 63 || !((m >> sq) & 1))
-      throw UserError("game_to_legal_sets: move " + std::to_string(t + 1) + " (" + square_name(sq) +
+      throw UserError(std::string(who) + ": move " + std::to_string(t + 1) + " (" + square_name(sq) +
                       ") is not legal");
-    if (t > 0) {  // move t is the target of position t-1
-      uint64_t s = 0;
-      for (int q : squares_of(m)) s |= uint64_t{1} << tok.of[q];
-      sets[t - 1] = s;
-    }
+    fn(t, m);
     b = board_next(b, sq);
   }
+}
+}  // namespace
+
+double entropy_floor(const Game& g) {
+  double sum = 0;
+  replay_legal(g, "entropy_floor", [&](int t, othello::Bitboard m) {
+    if (t > 0) sum += std::log(static_cast<double>(std::popcount(m)));  // move t is a target
+  });
+  return sum;
+}
+
+double game_to_legal_sets(const Game& g, uint64_t* sets) {
+  // sets: [kContext]
+  const TokenTable& tok = token_table();
+  std::memset(sets, 0, sizeof(uint64_t) * kContext);
+  double floor = 0;
+  replay_legal(g, "game_to_legal_sets", [&](int t, othello::Bitboard m) {
+    if (t == 0) return;  // move t is the target of position t-1
+    uint64_t s = 0;
+    for (int q : othello::squares_of(m)) s |= uint64_t{1} << tok.of[q];
+    sets[t - 1] = s;
+    floor += std::log(static_cast<double>(std::popcount(m)));
+  });
+  return floor;
 }
 
 }  // namespace ogpt::data

@@ -66,18 +66,9 @@ std::unique_ptr<Explorer> load_explorer(const std::string& model_arg, const std:
   const std::string path = probe_arg.empty() ? default_dir + "/probes" : probe_arg;
   std::vector<LoadedProbe> loaded;
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    std::vector<fs::path> files;
-    for (auto& e : fs::directory_iterator(path, ec))
-      if (e.is_regular_file() && e.path().extension() == ".probe") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (auto& f : files) loaded.push_back({f.string(), probes::load_probe(f.string())});
-    if (loaded.empty() && !probe_arg.empty()) throw UserError(path + ": no *.probe file in this directory");
-  } else if (fs::exists(path, ec)) {
-    loaded.push_back({path, probes::load_probe(path)});
-  } else if (!probe_arg.empty()) {
-    throw IoError(path + ": no such probe file or directory");
-  }
+  if (!probe_arg.empty() && !fs::exists(path, ec)) throw IoError(path + ": no such probe file or directory");
+  for (const std::string& f : probes::probe_files_at(path)) loaded.push_back({f, probes::load_probe(f)});
+  if (loaded.empty() && !probe_arg.empty()) throw UserError(path + ": no *.probe file in this directory");
   auto ex = make_explorer(std::move(gpt), std::move(loaded), model_path);
   ex->probe_path = ex->probes.empty() ? "" : path;
   return ex;

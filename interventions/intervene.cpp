@@ -45,17 +45,8 @@ void add_probe(ProbeSet& set, probes::Probe p) {
 ProbeSet load_probe_set(const std::string& path) {
   ProbeSet set;
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    std::vector<fs::path> files;
-    for (auto& e : fs::directory_iterator(path, ec))
-      if (e.is_regular_file() && e.path().extension() == ".probe") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (auto& f : files) add_probe(set, probes::load_probe(f.string()));
-  } else if (fs::exists(path, ec)) {
-    add_probe(set, probes::load_probe(path));
-  } else {
-    throw IoError(path + ": no such probe file or directory");
-  }
+  if (!fs::exists(path, ec)) throw IoError(path + ": no such probe file or directory");
+  for (const std::string& f : probes::probe_files_at(path)) add_probe(set, probes::load_probe(f));
   if (set.empty())
     throw UserError(path + ": no probe of a board basis (mine-theirs or black-white) found");
   return set;

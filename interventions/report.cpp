@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "util/error.hpp"
+#include "util/svg_plot.hpp"
 
 namespace ogpt::interventions {
 
@@ -61,17 +62,6 @@ std::string colour(double v) {
   return buf;
 }
 
-std::string escape(const std::string& t) {
-  std::string o;
-  for (char c : t) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
-  }
-  return o;
-}
-
 }  // namespace
 
 std::string saliency_svg(const Saliency& s, const std::string& title) {
@@ -85,7 +75,7 @@ std::string saliency_svg(const Saliency& s, const std::string& title) {
                 "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
                 W, H);
   o += buf;
-  o += "<text x=\"" + std::to_string(x0) + "\" y=\"22\" font-size=\"14\">" + escape(title) + "</text>\n";
+  o += "<text x=\"" + std::to_string(x0) + "\" y=\"22\" font-size=\"14\">" + util::xml_escape(title) + "</text>\n";
   std::snprintf(buf, sizeof buf,
                 "<text x=\"%d\" y=\"40\" font-size=\"11\" fill=\"#444\">S = p(%s) - p(%s | cell flipped); "
                 "p(%s) = %.3f; boxed: the attributed move</text>\n",
@@ -173,6 +163,26 @@ BenchRow summarise(const std::string& method, const std::string& kind, const std
   return row;
 }
 
+std::vector<BenchRow> summarise_by_set(const std::string& method, const std::string& kind,
+                                       const std::vector<EditCase>& cases, const std::vector<CaseResult>& results) {
+  std::vector<BenchRow> rows;
+  for (CaseSet set : {CaseSet::reachable, CaseSet::unreachable}) {
+    std::vector<CaseResult> part;
+    double moves = 0, proven = 0;
+    for (size_t i = 0; i < cases.size(); ++i)
+      if (cases[i].set == set) {
+        part.push_back(results[i]);
+        moves += cases[i].moves.size();
+        proven += cases[i].proven;
+      }
+    if (part.empty()) continue;
+    rows.push_back(summarise(method, kind, case_set_name(set), part));
+    rows.back().prefix_mean = moves / part.size();
+    rows.back().proven = proven / part.size();
+  }
+  return rows;
+}
+
 std::string bench_svg(const std::vector<BenchRow>& rows, const std::string& title) {
   // Groups in first-seen order of (kind, set); bars: each method, then the null baseline.
   std::vector<std::string> groups, methods;
@@ -194,7 +204,7 @@ std::string bench_svg(const std::vector<BenchRow>& rows, const std::string& titl
   std::snprintf(buf, sizeof buf,
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\">\n"
                 "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"%d\" y=\"24\" font-size=\"14\">%s</text>\n",
-                W, H, x0, escape(title).c_str());
+                W, H, x0, util::xml_escape(title).c_str());
   o += buf;
   for (int i = 0; i <= 4; ++i) {  // y axis
     const double v = vmax * i / 4;
@@ -228,7 +238,7 @@ std::string bench_svg(const std::vector<BenchRow>& rows, const std::string& titl
       o += buf;
     }
     std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">%s</text>\n",
-                  gx + nb * bw / 2, y0 + ph + 18, escape(groups[gi]).c_str());
+                  gx + nb * bw / 2, y0 + ph + 18, util::xml_escape(groups[gi]).c_str());
     o += buf;
   }
   int lx = x0;  // legend
@@ -237,7 +247,7 @@ std::string bench_svg(const std::vector<BenchRow>& rows, const std::string& titl
     std::snprintf(buf, sizeof buf,
                   "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n"
                   "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>\n",
-                  lx, y0 + ph + 40, bi == nb - 1 ? "#bbbbbb" : palette[bi % 4], lx + 16, y0 + ph + 51, escape(name).c_str());
+                  lx, y0 + ph + 40, bi == nb - 1 ? "#bbbbbb" : palette[bi % 4], lx + 16, y0 + ph + 51, util::xml_escape(name).c_str());
     o += buf;
     lx += 30 + 8 * static_cast<int>(name.size());
   }

@@ -39,6 +39,10 @@ struct BenchRow {
 };
 BenchRow summarise(const std::string& method, const std::string& kind, const std::string& set,
                    const std::vector<CaseResult>& results);
+// One row per case set (reachable, unreachable) present in `cases` (one kind, one method;
+// results[i] belongs to cases[i]), with prefix_mean and proven filled in.
+std::vector<BenchRow> summarise_by_set(const std::string& method, const std::string& kind,
+                                       const std::vector<EditCase>& cases, const std::vector<CaseResult>& results);
 // Grouped bars: one group per (kind, set), one bar per method plus the null baseline, with the
 // confidence intervals as whiskers.
 std::string bench_svg(const std::vector<BenchRow>& rows, const std::string& title);

@@ -10,18 +10,12 @@
 #include "model/safetensors.hpp"  // dtype_size, dtype_to_f32
 #include "model/zip.hpp"
 #include "util/atomic_file.hpp"
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 namespace ogpt::model {
 
 namespace {
-
-template <class T>
-T le(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 // ---- the pickle subset ----------------------------------------------------------------------
 
@@ -100,8 +94,8 @@ class Unpickler {
           break;
         }
         case 'K': push_int(static_cast<uint8_t>(*take(1))); break;
-        case 'M': push_int(le<uint16_t>(take(2))); break;
-        case 'J': push_int(le<int32_t>(take(4))); break;
+        case 'M': push_int(util::load_le<uint16_t>(take(2))); break;
+        case 'J': push_int(util::load_le<int32_t>(take(4))); break;
         case 0x8a: {  // LONG1: n-byte little-endian two's complement
           const uint8_t n = static_cast<uint8_t>(*take(1));
           if (n > 8) throw fail("integer wider than 64 bits");
@@ -121,9 +115,9 @@ class Unpickler {
           stack_.push_back(v);
           break;
         }
-        case 'X': push_str(le<uint32_t>(take(4))); break;                     // BINUNICODE
+        case 'X': push_str(util::load_le<uint32_t>(take(4))); break;                     // BINUNICODE
         case 0x8c: push_str(static_cast<uint8_t>(*take(1))); break;            // SHORT_BINUNICODE
-        case 'T': push_str(le<uint32_t>(take(4))); break;                     // BINSTRING
+        case 'T': push_str(util::load_le<uint32_t>(take(4))); break;                     // BINSTRING
         case 'U': push_str(static_cast<uint8_t>(*take(1))); break;             // SHORT_BINSTRING
         case 't': stack_.push_back(tuple_of(pop_mark())); break;
         case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
@@ -184,14 +178,14 @@ class Unpickler {
           break;
         }
         case 'q': memo_[static_cast<uint8_t>(*take(1))] = top(); break;  // BINPUT
-        case 'r': memo_[le<uint32_t>(take(4))] = top(); break;           // LONG_BINPUT
+        case 'r': memo_[util::load_le<uint32_t>(take(4))] = top(); break;           // LONG_BINPUT
         case 0x94: {                                                      // MEMOIZE
           V t = top();
           memo_[static_cast<uint32_t>(memo_.size())] = t;
           break;
         }
         case 'h': get(static_cast<uint8_t>(*take(1))); break;  // BINGET
-        case 'j': get(le<uint32_t>(take(4))); break;           // LONG_BINGET
+        case 'j': get(util::load_le<uint32_t>(take(4))); break;           // LONG_BINGET
         case '0': pop(); break;                                // POP
         case '2': stack_.push_back(top()); break;              // DUP
         default: {
@@ -357,7 +351,7 @@ PthFile parse_pth(std::string_view bytes, const std::string& what) {
   if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80)
     throw UserError(what + ": legacy (pre-1.6, non-zip) torch.save format; re-save it with a newer "
                     "torch, or convert to .safetensors");
-  if (bytes.size() < 4 || le<uint32_t>(bytes.data()) != 0x04034b50u)
+  if (bytes.size() < 4 || util::load_le<uint32_t>(bytes.data()) != 0x04034b50u)
     throw UserError(what + ": not a PyTorch .pth file (no zip signature at byte 0)");
   Zip zip(bytes, what);
   std::string pkl_name;

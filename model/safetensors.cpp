@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/atomic_file.hpp"
+#include "util/bytes.hpp"
 #include "util/error.hpp"
 
 namespace ogpt::model {
@@ -42,12 +43,6 @@ struct DtypeInfo {
 constexpr DtypeInfo kDtypes[] = {{"F32", 4}, {"F16", 2},  {"BF16", 2}, {"F64", 8}, {"BOOL", 1},
                                  {"U8", 1},  {"I8", 1},   {"I16", 2},  {"I32", 4}, {"I64", 8}};
 
-template <class T>
-T load_le(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));  // the project targets little-endian hosts (x86-64, arm64)
-  return v;
-}
 
 }  // namespace
 
@@ -62,21 +57,21 @@ void dtype_to_f32(float* out, const char* src, size_t n, const std::string& dt) 
   if (dt == "F32") {
     std::memcpy(out, src, n * 4);
   } else if (dt == "F16") {
-    for (size_t i = 0; i < n; ++i) out[i] = half_to_float(load_le<uint16_t>(src + 2 * i));
+    for (size_t i = 0; i < n; ++i) out[i] = half_to_float(util::load_le<uint16_t>(src + 2 * i));
   } else if (dt == "BF16") {
-    for (size_t i = 0; i < n; ++i) out[i] = bf16_to_float(load_le<uint16_t>(src + 2 * i));
+    for (size_t i = 0; i < n; ++i) out[i] = bf16_to_float(util::load_le<uint16_t>(src + 2 * i));
   } else if (dt == "F64") {
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<double>(src + 8 * i));
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(util::load_le<double>(src + 8 * i));
   } else if (dt == "BOOL" || dt == "U8") {
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(src[i]);
   } else if (dt == "I8") {
     for (size_t i = 0; i < n; ++i) out[i] = static_cast<int8_t>(src[i]);
   } else if (dt == "I16") {
-    for (size_t i = 0; i < n; ++i) out[i] = load_le<int16_t>(src + 2 * i);
+    for (size_t i = 0; i < n; ++i) out[i] = util::load_le<int16_t>(src + 2 * i);
   } else if (dt == "I32") {
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<int32_t>(src + 4 * i));
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(util::load_le<int32_t>(src + 4 * i));
   } else {  // I64
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(load_le<int64_t>(src + 8 * i));
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(util::load_le<int64_t>(src + 8 * i));
   }
 }
 
@@ -87,7 +82,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& wha
   if (bytes.size() < 8)
     throw fail("not a safetensors file: " + std::to_string(bytes.size()) +
                    " bytes, shorter than the 8-byte header length", 0);
-  const uint64_t n = load_le<uint64_t>(bytes.data());
+  const uint64_t n = util::load_le<uint64_t>(bytes.data());
   if (n > bytes.size() - 8)
     throw fail("header length " + std::to_string(n) + " runs past the end of the file (" +
                    std::to_string(bytes.size()) + " bytes; truncated, or not safetensors)", 0);

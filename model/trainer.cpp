@@ -308,8 +308,8 @@ TrainResult train(const TrainOptions& opt) {
     uint64_t n_pos = 0;
     for (int b = 0; b < B; ++b) {
       data::game_to_tokens(games[b], &tokens[static_cast<size_t>(b) * T], &targets[static_cast<size_t>(b) * T]);
-      if (run.legal_target) data::game_to_legal_sets(games[b], &sets[static_cast<size_t>(b) * T]);
-      floor_sum += data::entropy_floor(games[b]);
+      floor_sum += run.legal_target ? data::game_to_legal_sets(games[b], &sets[static_cast<size_t>(b) * T])
+                                    : data::entropy_floor(games[b]);
       n_pos += static_cast<uint64_t>(data::n_targets(games[b]));
     }
     const double lr = lr_at(run.schedule, st.step);

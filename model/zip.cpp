@@ -6,18 +6,10 @@
 #include <cstring>
 #include <limits>
 
+#include "util/bytes.hpp"
 #include "util/checksum.hpp"
 
 namespace ogpt::model {
-
-namespace {
-template <class T>
-T le(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-}  // namespace
 
 Zip::Zip(std::string_view bytes, const std::string& what) : b_(bytes), what_(what) { read_directory(); }
 
@@ -26,10 +18,10 @@ std::string Zip::read(const std::string& name) const {
   if (it == entries_.end()) throw UserError(what_ + ": zip entry '" + name + "' is missing");
   const ZipEntry& e = it->second;
   need(e.local_offset, 30, "local header of " + name);
-  if (le<uint32_t>(b_.data() + e.local_offset) != 0x04034b50u)
+  if (util::load_le<uint32_t>(b_.data() + e.local_offset) != 0x04034b50u)
     throw fail("bad local header signature for '" + name + "'", e.local_offset);
-  const uint64_t data = e.local_offset + 30 + le<uint16_t>(b_.data() + e.local_offset + 26) +
-                        le<uint16_t>(b_.data() + e.local_offset + 28);
+  const uint64_t data = e.local_offset + 30 + util::load_le<uint16_t>(b_.data() + e.local_offset + 26) +
+                        util::load_le<uint16_t>(b_.data() + e.local_offset + 28);
   need(data, e.csize, "data of " + name);
   std::string out;
   if (e.method == 0) {
@@ -77,51 +69,51 @@ void Zip::read_directory() {
   uint64_t eocd = std::numeric_limits<uint64_t>::max();
   const uint64_t lo = b_.size() > 22 + 65535 ? b_.size() - 22 - 65535 : 0;
   for (uint64_t p = b_.size() - 22 + 1; p-- > lo;)
-    if (le<uint32_t>(b_.data() + p) == 0x06054b50u) {
+    if (util::load_le<uint32_t>(b_.data() + p) == 0x06054b50u) {
       eocd = p;
       break;
     }
   if (eocd == std::numeric_limits<uint64_t>::max())
     throw fail("no zip end-of-directory record (truncated file?)", b_.size());
-  uint64_t count = le<uint16_t>(b_.data() + eocd + 10);
-  uint64_t cd_size = le<uint32_t>(b_.data() + eocd + 12);
-  uint64_t cd_off = le<uint32_t>(b_.data() + eocd + 16);
+  uint64_t count = util::load_le<uint16_t>(b_.data() + eocd + 10);
+  uint64_t cd_size = util::load_le<uint32_t>(b_.data() + eocd + 12);
+  uint64_t cd_off = util::load_le<uint32_t>(b_.data() + eocd + 16);
   if (count == 0xffff || cd_off == 0xffffffffu || cd_size == 0xffffffffu) {
     // zip64: a locator just before the EOCD points at the zip64 EOCD record
-    if (eocd < 20 || le<uint32_t>(b_.data() + eocd - 20) != 0x07064b50u)
+    if (eocd < 20 || util::load_le<uint32_t>(b_.data() + eocd - 20) != 0x07064b50u)
       throw fail("zip64 locator missing", eocd);
-    const uint64_t z = le<uint64_t>(b_.data() + eocd - 20 + 8);
+    const uint64_t z = util::load_le<uint64_t>(b_.data() + eocd - 20 + 8);
     need(z, 56, "zip64 end-of-directory record");
-    if (le<uint32_t>(b_.data() + z) != 0x06064b50u) throw fail("bad zip64 record", z);
-    count = le<uint64_t>(b_.data() + z + 32);
-    cd_size = le<uint64_t>(b_.data() + z + 40);
-    cd_off = le<uint64_t>(b_.data() + z + 48);
+    if (util::load_le<uint32_t>(b_.data() + z) != 0x06064b50u) throw fail("bad zip64 record", z);
+    count = util::load_le<uint64_t>(b_.data() + z + 32);
+    cd_size = util::load_le<uint64_t>(b_.data() + z + 40);
+    cd_off = util::load_le<uint64_t>(b_.data() + z + 48);
   }
   need(cd_off, cd_size, "central directory");
   uint64_t p = cd_off;
   for (uint64_t i = 0; i < count; ++i) {
     need(p, 46, "central directory entry");
     const char* h = b_.data() + p;
-    if (le<uint32_t>(h) != 0x02014b50u) throw fail("bad central directory entry", p);
+    if (util::load_le<uint32_t>(h) != 0x02014b50u) throw fail("bad central directory entry", p);
     ZipEntry e;
-    e.method = le<uint16_t>(h + 10);
-    e.crc = le<uint32_t>(h + 16);
-    e.csize = le<uint32_t>(h + 20);
-    e.usize = le<uint32_t>(h + 24);
-    const uint16_t n = le<uint16_t>(h + 28), x = le<uint16_t>(h + 30), c = le<uint16_t>(h + 32);
-    e.local_offset = le<uint32_t>(h + 42);
+    e.method = util::load_le<uint16_t>(h + 10);
+    e.crc = util::load_le<uint32_t>(h + 16);
+    e.csize = util::load_le<uint32_t>(h + 20);
+    e.usize = util::load_le<uint32_t>(h + 24);
+    const uint16_t n = util::load_le<uint16_t>(h + 28), x = util::load_le<uint16_t>(h + 30), c = util::load_le<uint16_t>(h + 32);
+    e.local_offset = util::load_le<uint32_t>(h + 42);
     need(p + 46, uint64_t{n} + x + c, "central directory entry");
     std::string name(h + 46, n);
     // zip64 extra field (id 1): the 64-bit values that were 0xffffffff, in this order
     for (uint64_t q = 0; q + 4 <= x;) {
       const char* f = h + 46 + n + q;
-      const uint16_t id = le<uint16_t>(f), len = le<uint16_t>(f + 2);
+      const uint16_t id = util::load_le<uint16_t>(f), len = util::load_le<uint16_t>(f + 2);
       if (q + 4 + len > x) break;
       if (id == 1) {
         uint64_t k = 4;
         auto take = [&](uint64_t& v) {
           if (v == 0xffffffffu && k + 8 <= 4u + len) {
-            v = le<uint64_t>(f + k);
+            v = util::load_le<uint64_t>(f + k);
             k += 8;
           }
         };

@@ -1,5 +1,6 @@
 // Board-shaped SVG heat map.
 #include "probes/board_svg.hpp"
+#include "util/svg_plot.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,16 +20,6 @@ std::string scale_color(double t) {
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x", int(stops[i][0] + u * (stops[i + 1][0] - stops[i][0])),
                 int(stops[i][1] + u * (stops[i + 1][1] - stops[i][1])), int(stops[i][2] + u * (stops[i + 1][2] - stops[i][2])));
   return buf;
-}
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
-  }
-  return o;
 }
 std::string fmt(double v, bool percent) {
   char buf[32];
@@ -51,7 +42,7 @@ std::string render_board_svg(const BoardPicture& b) {
                 W, H, W, H);
   s += buf;
   std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"20\" font-size=\"15\" font-weight=\"bold\">%s</text>\n", left,
-                esc(b.title).c_str());
+                util::xml_escape(b.title).c_str());
   s += buf;
   for (int c = 0; c < 8; ++c) {
     std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"%d\" font-size=\"13\" text-anchor=\"middle\">%c</text>\n",
@@ -104,7 +95,7 @@ std::string render_position_svg(const PositionPicture& p) {
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                 "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
                 "<text x=\"%d\" y=\"20\" font-size=\"14\" font-weight=\"bold\">%s</text>\n",
-                W, H, W, H, left, esc(p.title).c_str());
+                W, H, W, H, left, util::xml_escape(p.title).c_str());
   s += buf;
   for (int i = 0; i < 8; ++i) {
     std::snprintf(buf, sizeof buf,
@@ -152,7 +143,7 @@ std::string render_position_svg(const PositionPicture& p) {
   }
   if (!p.caption.empty()) {
     std::snprintf(buf, sizeof buf, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#333\">%s</text>\n", left,
-                  top + 8 * cell + 20, esc(p.caption).c_str());
+                  top + 8 * cell + 20, util::xml_escape(p.caption).c_str());
     s += buf;
   }
   s += "</svg>\n";

@@ -4,6 +4,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "util/atomic_file.hpp"
 #include "util/checksum.hpp"
 #include "util/error.hpp"
+#include "util/bytes.hpp"
 
 namespace ogpt::probes {
 
@@ -93,12 +95,6 @@ template <class T>
 void put(std::string& s, T x) {
   s.append(reinterpret_cast<const char*>(&x), sizeof x);  // the machine is little-endian (x86-64)
 }
-template <class T>
-T get(const std::string& s, size_t off) {
-  T x;
-  std::memcpy(&x, s.data() + off, sizeof x);
-  return x;
-}
 
 }  // namespace
 
@@ -136,12 +132,12 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
                     std::to_string(kHeader) + ")");
   if (std::memcmp(bytes.data(), kProbeMagic, 8) != 0)
     throw UserError(name + ": not a probe file (bad magic at byte 0; expected \"OGPTPROB\")");
-  const uint32_t version = get<uint32_t>(bytes, 8);
+  const uint32_t version = util::load_le<uint32_t>(bytes.data() + 8);
   if (version != kProbeVersion)
     throw UserError(name + ": probe file version " + std::to_string(version) + " at byte 8 is not supported (this build reads version " +
                     std::to_string(kProbeVersion) + ")");
-  const uint32_t crc = get<uint32_t>(bytes, 12);
-  const uint64_t len = get<uint64_t>(bytes, 16);
+  const uint32_t crc = util::load_le<uint32_t>(bytes.data() + 12);
+  const uint64_t len = util::load_le<uint64_t>(bytes.data() + 16);
   if (bytes.size() - kHeader < len)
     throw UserError(name + ": truncated probe file (header at byte 16 promises " + std::to_string(len) +
                     " payload bytes from byte 24, the file has " + std::to_string(bytes.size() - kHeader) + ")");
@@ -183,6 +179,20 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
   return p;
 }
 
+std::vector<std::string> probe_files_at(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (auto& e : fs::directory_iterator(path, ec))
+      if (e.is_regular_file() && e.path().extension() == ".probe") files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+  } else if (fs::exists(path, ec)) {
+    files.push_back(path);
+  }
+  return files;
+}
+
 void save_probe(const std::string& path, const Probe& p) { util::write_file_atomic(path, probe_to_bytes(p)); }
 
 Probe load_probe(const std::string& path) { return probe_from_bytes(util::read_file(path), path); }
@@ -212,7 +222,7 @@ void write_npy(const std::string& path, const float* data, const std::vector<siz
 std::vector<float> read_npy(const std::string& path, std::vector<size_t>* shape) {
   const std::string s = util::read_file(path);
   if (s.size() < 10 || s.compare(0, 6, "\x93NUMPY") != 0) throw UserError(path + ": not a .npy file (bad magic at byte 0)");
-  const uint16_t hl = get<uint16_t>(s, 8);
+  const uint16_t hl = util::load_le<uint16_t>(s.data() + 8);
   if (s.size() < 10u + hl) throw UserError(path + ": truncated .npy header");
   const std::string dict = s.substr(10, hl);
   if (dict.find("'<f4'") == std::string::npos || dict.find("'fortran_order': False") == std::string::npos)

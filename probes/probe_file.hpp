@@ -26,6 +26,9 @@ std::string probe_to_bytes(const Probe& p);
 Probe probe_from_bytes(const std::string& bytes, const std::string& name);  // name: for messages
 void save_probe(const std::string& path, const Probe& p);
 Probe load_probe(const std::string& path);
+// The probe files a --probe argument names, in name order: the path itself if it is a file,
+// every *.probe in it if it is a directory; empty if it does not exist.
+std::vector<std::string> probe_files_at(const std::string& path);
 
 // Writes a float32 array in NumPy's .npy v1.0 format (C order, '<f4'), atomically.
 // data holds prod(shape) floats in C (row-major) order.

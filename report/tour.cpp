@@ -224,24 +224,15 @@ void tour_bench(Tour& t, const std::function<void(uint64_t, uint64_t, const std:
       done += cases.size();
       if (before.empty())
         for (auto& r : res) before.push_back(r.before);
-      for (CaseSet set : {CaseSet::reachable, CaseSet::unreachable}) {
-        std::vector<CaseResult> part;
-        double moves = 0, proven = 0;
+      for (BenchRow& row : summarise_by_set(method_name(m), case_kind_name(kind), cases, res)) b.rows.push_back(row);
+      // the worked example: the first reachable flip, edited linearly
+      if (m == Method::linear && b.example < 0 && kind == CaseKind::flip)
         for (size_t i = 0; i < cases.size(); ++i)
-          if (cases[i].set == set) {
-            part.push_back(res[i]);
-            moves += cases[i].moves.size();
-            proven += cases[i].proven;
-            if (m == Method::linear && b.example < 0 && kind == CaseKind::flip && set == CaseSet::reachable) {
-              b.example = int(first + i);
-              b.example_result = res[i];
-            }
+          if (cases[i].set == CaseSet::reachable) {
+            b.example = int(first + i);
+            b.example_result = res[i];
+            break;
           }
-        if (part.empty()) continue;
-        b.rows.push_back(summarise(method_name(m), case_kind_name(kind), case_set_name(set), part));
-        b.rows.back().prefix_mean = moves / part.size();
-        b.rows.back().proven = proven / part.size();
-      }
     }
   }
   for (Method m : methods) {

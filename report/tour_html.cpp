@@ -19,18 +19,6 @@ using probes::Target;
 
 namespace {
 
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
-  }
-  return o;
-}
-
 std::string f(const char* fmt, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, fmt, v);
@@ -48,7 +36,7 @@ std::string squares(Bitboard b) {
 
 // A measured number with an id (the tests compare it with the --json summary).
 std::string num(const std::string& id, const std::string& text) {
-  return "<span class=\"num\" id=\"" + esc(id) + "\">" + esc(text) + "</span>";
+  return "<span class=\"num\" id=\"" + util::xml_escape(id) + "\">" + util::xml_escape(text) + "</span>";
 }
 
 const char* kCss =
@@ -77,14 +65,14 @@ probes::PositionPicture position(const othello::Board& b, Bitboard legal, const 
 void card_section(std::ostringstream& o, const Tour& t) {
   o << "<h2 id=\"card\">The model and how it was trained</h2>\n";
   const bool legal_target = t.card.found && t.card.card.contains("target") && t.card.card["target"] == "legal";
-  o << "<p>Model <code>" << esc(t.model_path) << "</code>: " << esc(t.cfg.describe())
+  o << "<p>Model <code>" << util::xml_escape(t.model_path) << "</code>: " << util::xml_escape(t.cfg.describe())
     << ". It was trained on nothing but move sequences of uniformly random legal games, to predict "
     << (legal_target ? "the next move (its target at each position: the uniform distribution over the legal next "
                        "moves, which is what the played move averages to in random games)"
                      : "the next move")
     << ". It never saw a board.</p>\n";
   if (!t.card.found) {
-    o << "<p class=\"note\">Model card skipped: " << esc(t.card.note) << ".</p>\n";
+    o << "<p class=\"note\">Model card skipped: " << util::xml_escape(t.card.note) << ".</p>\n";
     if (!t.card.curve_svg.empty())
       o << "<p>Training curve (from the training run):</p>\n" << scope_svg_ids(t.card.curve_svg, "card-") << "\n";
     return;
@@ -97,21 +85,21 @@ void card_section(std::ostringstream& o, const Tour& t) {
     if (v.is_number_float()) return f("%.4g", v.get<double>());
     return v.dump();
   };
-  o << "<div class=\"card\"><p><b>From the model card</b> (<code>" << esc(t.card.path)
+  o << "<div class=\"card\"><p><b>From the model card</b> (<code>" << util::xml_escape(t.card.path)
     << "</code>): figures measured by the training run, not by this tour.</p>\n<table>\n";
   for (const char* k : {"preset", "parameters", "seed", "target", "games_seen", "steps", "train_wall_hours", "machine",
                         "weights_dtype", "made", "meets_bars"})
     if (c.contains(k))
-    o << "<tr><th class=\"l\">" << k << "</th><td class=\"l\">" << esc(get(c, k)) << "</td></tr>\n";
+    o << "<tr><th class=\"l\">" << k << "</th><td class=\"l\">" << util::xml_escape(get(c, k)) << "</td></tr>\n";
   if (c.contains("heldout") && c["heldout"].is_object()) {
     const auto& h = c["heldout"];
     std::string legal = "-";
     if (h.contains("legal_top1") && h["legal_top1"].is_number()) legal = fmt_pct(h["legal_top1"].get<double>()) + "%";
-    o << "<tr><th class=\"l\">held-out games (seed " << esc(get(h, "seed")) << ")</th><td class=\"l\">" << esc(get(h, "games"))
-      << " games, " << esc(get(h, "positions")) << " positions</td></tr>\n"
-      << "<tr><th class=\"l\">legal top-1</th><td class=\"l\">" << esc(legal) << "</td></tr>\n"
-      << "<tr><th class=\"l\">loss / entropy floor / excess loss</th><td class=\"l\">" << esc(get(h, "loss")) << " / "
-      << esc(get(h, "entropy_floor")) << " / " << esc(get(h, "excess_loss")) << " nats per move</td></tr>\n";
+    o << "<tr><th class=\"l\">held-out games (seed " << util::xml_escape(get(h, "seed")) << ")</th><td class=\"l\">" << util::xml_escape(get(h, "games"))
+      << " games, " << util::xml_escape(get(h, "positions")) << " positions</td></tr>\n"
+      << "<tr><th class=\"l\">legal top-1</th><td class=\"l\">" << util::xml_escape(legal) << "</td></tr>\n"
+      << "<tr><th class=\"l\">loss / entropy floor / excess loss</th><td class=\"l\">" << util::xml_escape(get(h, "loss")) << " / "
+      << util::xml_escape(get(h, "entropy_floor")) << " / " << util::xml_escape(get(h, "excess_loss")) << " nats per move</td></tr>\n";
   }
   // The shipped probes' test accuracy by layer (scripts/ship_default.sh), if the card has it.
   if (c.contains("probes") && c["probes"].is_object() && c["probes"].contains("test_accuracy_by_layer") &&
@@ -123,7 +111,7 @@ void card_section(std::ostringstream& o, const Tour& t) {
         if (accs[i].is_number())
           row += std::string(row.empty() ? "" : " &middot; ") + "L" + std::to_string(i + 1) + " " +
                  fmt_pct(accs[i].get<double>()) + "%";
-      o << "<tr><th class=\"l\">shipped " << esc(name) << " probes, test accuracy by layer</th><td class=\"l\">" << row
+      o << "<tr><th class=\"l\">shipped " << util::xml_escape(name) << " probes, test accuracy by layer</th><td class=\"l\">" << row
         << "</td></tr>\n";
     }
   o << "</table>\n<p class=\"note\">The entropy floor is the loss of a perfect player of random games (the mean log "
@@ -131,7 +119,7 @@ void card_section(std::ostringstream& o, const Tour& t) {
   if (!t.card.curve_svg.empty())
     o << "<p>Training curve (from the training run):</p>\n" << scope_svg_ids(t.card.curve_svg, "card-") << "\n";
   else
-    o << "<p class=\"note\">Training curve skipped: " << esc(t.card.note) << ".</p>\n";
+    o << "<p class=\"note\">Training curve skipped: " << util::xml_escape(t.card.note) << ".</p>\n";
 }
 
 void game_section(std::ostringstream& o, const Tour& t) {
@@ -139,15 +127,15 @@ void game_section(std::ostringstream& o, const Tour& t) {
   const int n = std::popcount(g.legal);
   o << "<h2 id=\"game\">1. What the model predicts</h2>\n";
   o << "<p>A random game it has never seen (stream " << t.opt.seed << ", game " << g.game_index << "), after "
-    << g.moves.size() << " moves: <code>" << esc(othello::format_game(g.moves, true)) << "</code>. "
+    << g.moves.size() << " moves: <code>" << util::xml_escape(othello::format_game(g.moves, true)) << "</code>. "
     << othello::color_name(g.board.to_move) << " is to move. Light dots mark the legal moves, the numbers are the "
     << "model's next-move probabilities, and yellow boxes are its top " << n << " (as many as there are legal moves).</p>\n";
   o << probes::render_position_svg(position(g.board, g.legal, g.pred.probs, g.predicted,
                                             "The model's next move after move " + std::to_string(g.moves.size()),
                                             "dots: legal moves; numbers: p(next move); yellow: the model's top-" +
                                                 std::to_string(n)));
-  o << "<p>Legal moves (" << n << "): <b>" << esc(squares(g.legal)) << "</b>; the model's top " << n << ": <b>"
-    << esc(squares(g.predicted)) << "</b> &mdash; "
+  o << "<p>Legal moves (" << n << "): <b>" << util::xml_escape(squares(g.legal)) << "</b>; the model's top " << n << ": <b>"
+    << util::xml_escape(squares(g.predicted)) << "</b> &mdash; "
     << (g.errors == 0 ? "exactly the legal set." : "not the legal set (" + std::to_string(g.errors) + " errors).") << "</p>\n";
   o << "<p>Over all " << num("game-positions", std::to_string(g.positions)) << " positions of this game, the most probable "
     << "move is legal at " << num("game-top1-legal", std::to_string(g.top1_legal)) << " and the top-N is exactly the "
@@ -245,12 +233,12 @@ void bench_section(std::ostringstream& o, const Tour& t) {
        "rewrites the model's activation so that the linear probe reads that cell as flipped (mine &harr; theirs) or "
        "erased (empty), at the last position, from a middle layer on. Two methods: <b>linear</b> (Nanda et al.: move "
        "the activation along the linear probe's direction for that cell; layers "
-    << esc(b.layers.count("linear") ? b.layers.at("linear") : "-") << ")";
+    << util::xml_escape(b.layers.count("linear") ? b.layers.at("linear") : "-") << ")";
   if (b.layers.count("gradient"))
     o << " and <b>gradient</b> (Li et al.: gradient descent on the activation until the probe reads the new board; "
          "layers "
-      << esc(b.layers.at("gradient")) << ")";
-  o << ", with the probes in <code>" << esc(t.probe_path)
+      << util::xml_escape(b.layers.at("gradient")) << ")";
+  o << ", with the probes in <code>" << util::xml_escape(t.probe_path)
     << "</code>. Then we compare the model's top-N moves with the legal moves of the <i>edited</i> board. "
        "Errors = squares predicted but not legal + legal but not predicted. The null baseline is the unedited "
        "model scored against the edited board: how wrong it would be if the edit did nothing. Reachable cases "
@@ -259,8 +247,8 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   o << "<table>\n<tr><th class=\"l\">method</th><th class=\"l\">kind</th><th class=\"l\">set</th><th>cases</th>"
        "<th>errors per case</th><th>95% CI</th><th>null</th><th>null 95% CI</th><th>exact</th></tr>\n";
   for (auto& r : b.rows)
-    o << "<tr><td class=\"l\">" << esc(r.method) << "</td><td class=\"l\">" << esc(r.kind) << "</td><td class=\"l\">"
-      << esc(r.set) << "</td><td>" << r.cases << "</td><td>" << num(bench_cell_id(r, "errors"), fmt_err(r.errors_mean))
+    o << "<tr><td class=\"l\">" << util::xml_escape(r.method) << "</td><td class=\"l\">" << util::xml_escape(r.kind) << "</td><td class=\"l\">"
+      << util::xml_escape(r.set) << "</td><td>" << r.cases << "</td><td>" << num(bench_cell_id(r, "errors"), fmt_err(r.errors_mean))
       << "</td><td>&plusmn; " << num(bench_cell_id(r, "ci"), fmt_err(r.errors_ci95)) << "</td><td>"
       << num(bench_cell_id(r, "null"), fmt_err(r.null_mean)) << "</td><td>&plusmn; " << fmt_err(r.null_ci95) << "</td><td>"
       << num(bench_cell_id(r, "exact"), fmt_pct(r.reached)) << "%</td></tr>\n";
@@ -287,7 +275,7 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   const std::string from = interventions::cell_state_name(interventions::get_cell_state(r.truth.before, c.cell));
   o << "<h3>A worked intervention</h3>\n<p>The benchmark's first reachable flip case (not chosen for success), linear "
        "edit: after <code>"
-    << esc(othello::format_game(c.moves, true)) << "</code>, " << othello::color_name(r.truth.before.to_move)
+    << util::xml_escape(othello::format_game(c.moves, true)) << "</code>, " << othello::color_name(r.truth.before.to_move)
     << " to move, cell <b>" << othello::square_name(c.cell) << "</b> goes from " << from << " to "
     << interventions::cell_state_name(c.target) << ". Left: the real board and the model's prediction; right: the "
     << "edited board (red dashes) and the edited model's prediction.</p>\n<div class=\"row\">\n";
@@ -300,9 +288,9 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   after.highlight = othello::square_bit(c.cell);
   o << probes::render_position_svg(before) << probes::render_position_svg(after) << "</div>\n";
   o << "<table>\n<tr><th class=\"l\"></th><th class=\"l\">before the edit</th><th class=\"l\">after the edit</th></tr>\n"
-    << "<tr><td class=\"l\">legal moves</td><td class=\"l\">" << esc(squares(r.truth.legal_before)) << "</td><td class=\"l\">"
-    << esc(squares(r.truth.legal_after)) << "</td></tr>\n<tr><td class=\"l\">model's top-N</td><td class=\"l\">"
-    << esc(squares(r.predicted_before)) << "</td><td class=\"l\">" << esc(squares(r.predicted_after)) << "</td></tr>\n"
+    << "<tr><td class=\"l\">legal moves</td><td class=\"l\">" << util::xml_escape(squares(r.truth.legal_before)) << "</td><td class=\"l\">"
+    << util::xml_escape(squares(r.truth.legal_after)) << "</td></tr>\n<tr><td class=\"l\">model's top-N</td><td class=\"l\">"
+    << util::xml_escape(squares(r.predicted_before)) << "</td><td class=\"l\">" << util::xml_escape(squares(r.predicted_after)) << "</td></tr>\n"
     << "<tr><td class=\"l\">errors vs the edited board</td><td class=\"l\">"
     << num("example-null-errors", std::to_string(r.null_errors)) << " (unedited model)</td><td class=\"l\">"
     << num("example-errors", std::to_string(r.errors)) << "</td></tr>\n</table>\n";
@@ -328,11 +316,11 @@ void method_section(std::ostringstream& o, const Tour& t) {
        "Steps and their cost on this machine (CPU = process CPU time, all threads):</p>\n<table>\n"
        "<tr><th class=\"l\">step</th><th>wall (s)</th><th>CPU (s)</th></tr>\n";
   for (auto& st : t.times)
-    o << "<tr><td class=\"l\">" << esc(st.step) << "</td><td>" << f("%.1f", st.wall_s) << "</td><td>" << f("%.1f", st.cpu_s)
+    o << "<tr><td class=\"l\">" << util::xml_escape(st.step) << "</td><td>" << f("%.1f", st.wall_s) << "</td><td>" << f("%.1f", st.cpu_s)
       << "</td></tr>\n";
   o << "<tr><td class=\"l\">total</td><td>" << f("%.1f", t.total_wall_s) << "</td><td>" << f("%.1f", t.total_cpu_s)
     << "</td></tr>\n</table>\n";
-  for (auto& w : t.warnings) o << "<p class=\"note\">Warning: " << esc(w) << "</p>\n";
+  for (auto& w : t.warnings) o << "<p class=\"note\">Warning: " << util::xml_escape(w) << "</p>\n";
   o << "<p>Go further: <code>othello-gpt probe sweep --random 20000</code> (more games, full probe training), "
        "<code>othello-gpt intervene bench --cases 1000</code> (Li et al.'s benchmark size, both methods), "
        "<code>othello-gpt intervene --moves ... --cell e4 --to empty</code> (one edit of your own). "
@@ -345,7 +333,7 @@ void method_section(std::ostringstream& o, const Tour& t) {
 std::string tour_html(const Tour& t) {
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Othello-GPT tour: "
-    << esc(t.cfg.describe()) << "</title>\n<style>" << kCss << "</style>\n</head>\n<body>\n";
+    << util::xml_escape(t.cfg.describe()) << "</title>\n<style>" << kCss << "</style>\n</head>\n<body>\n";
   o << "<h1>A tour of Othello-GPT</h1>\n<p id=\"about\">A GPT trained only to predict legal next moves of random "
        "Othello games learns to keep track of the board, although it never sees one. This report checks that claim "
        "on one model, in four steps: its predictions (1), probes that read the board out of its activations (2), "

@@ -10,7 +10,9 @@ need=(build-essential cmake pkg-config libdnnl-dev libarmadillo-dev doctest-dev 
 for arg in "$@"; do
   case "$arg" in
     --with-torch) need+=(python3-torch python3-numpy) ;;
-    --with-browser) need+=(chromium nodejs npm) ;;
+    # node/npm: Debian's packages, unless a node with its own npm is installed already (e.g.
+    # NodeSource's nodejs, which bundles npm and conflicts with Debian's npm package)
+    --with-browser) need+=(chromium); command -v npm >/dev/null || need+=(nodejs npm) ;;
     --with-fuzz) need+=(clang libclang-rt-14-dev libomp-dev) ;;  # libomp: clang's OpenMP
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac

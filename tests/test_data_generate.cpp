@@ -168,7 +168,7 @@ TEST_CASE("data: legal-move target sets agree with the labels and hold the move 
     Game g = random_game(11, i);
     uint64_t sets[kContext];
     uint8_t tokens[kContext], targets[kContext];
-    game_to_legal_sets(g, sets);
+    const double returned_floor = game_to_legal_sets(g, sets);
     game_to_tokens(g, tokens, targets);
     std::vector<PositionLabels> lab(g.length);
     label_game(g, lab.data());
@@ -186,6 +186,7 @@ TEST_CASE("data: legal-move target sets agree with the labels and hold the move 
       if (t > 0 && lab[t].to_move == lab[t - 1].to_move) ++passes;
     }
     REQUIRE(floor == doctest::Approx(entropy_floor(g)));
+    REQUIRE(returned_floor == doctest::Approx(entropy_floor(g)));
   }
   CHECK(passes > 0);  // passes were exercised
   Game bad;

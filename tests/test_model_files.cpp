@@ -1,4 +1,5 @@
-// Model files: safetensors, .pth (zip + safe pickle subset), TransformerLens import, checkpoints.
+// Model files: safetensors, .pth (zip + safe pickle subset), TransformerLens import.
+// Checkpoints and the import command: test_model_checkpoint.cpp.
 // Fixtures come from scripts/make_reference.py (tests/fixtures/reference/).
 #include <doctest/doctest.h>
 
@@ -6,35 +7,19 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 
 #include "model/safetensors.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "tests/model_files_support.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace ogpt;
 using namespace ogpt::model;
 
-namespace {
-const std::string kFix = std::string(OGPT_SOURCE_DIR) + "/tests/fixtures/reference/";
-
-std::string temp_path(const std::string& name) {
-  return "/tmp/ogpt_test_files_" + std::to_string(::getpid()) + "_" + name;
-}
-
-// Every way of cutting a file short must be refused with a UserError, never crash.
-template <class F>
-void check_truncations_refused(const std::string& bytes, F parse, size_t step = 1) {
-  for (size_t n = 0; n < bytes.size(); n += step) {
-    INFO("truncated to " << n << " of " << bytes.size() << " bytes");
-    CHECK_THROWS_AS(parse(std::string_view(bytes).substr(0, n)), UserError);
-  }
-}
-}  // namespace
+using namespace ogpt::test;
 
 TEST_CASE("safetensors: half and bfloat16 conversions") {
   CHECK(half_to_float(0x3c00) == 1.0f);
@@ -494,116 +479,4 @@ TEST_CASE("import: minGPT (Li et al.) names and older TransformerLens layouts ma
     t = n;
   }
   CHECK(import_state_dict(old, "old").data == ref.data);
-}
-
-// ---- checkpoints ------------------------------------------------------------------------------
-namespace {
-ParamBlock tiny_model(bool ln = true) {
-  Config c = preset("2x64");
-  c.n_layers = 1;
-  c.d_model = 8;
-  c.n_heads = 2;
-  c.d_head = 4;
-  c.d_mlp = 16;
-  c.d_vocab = 5;
-  c.n_ctx = 3;
-  c.has_ln_weights = ln;
-  ParamBlock p(c);
-  init_params(p, 7);
-  for (size_t i = 0; i < p.data.size(); ++i) p.data[i] += 0.001f * static_cast<float>(i % 13);
-  return p;
-}
-}  // namespace
-
-TEST_CASE("checkpoint: f32 round trip is exact, bf16 within rounding, extra blob kept") {
-  const std::string path = temp_path("ck.ogpt");
-  ParamBlock p = import_model_file(kFix + "model_lnpre.pth");
-  const std::string extra("opt\0state\xff", 10);
-  save_checkpoint(path, p, WeightDtype::f32, extra);
-  auto a = load_checkpoint(path);
-  CHECK(a.params.cfg == p.cfg);
-  CHECK(a.params.data == p.data);
-  CHECK(a.dtype == WeightDtype::f32);
-  CHECK(a.extra == extra);
-  CHECK(a.params.w.W_U == a.params.data.data() + a.params.specs[a.params.specs.size() - 2].offset);
-
-  ParamBlock q = import_model_file(kFix + "model.pth");
-  save_checkpoint(path, q, WeightDtype::bf16);
-  auto b = load_checkpoint(path);
-  CHECK(b.dtype == WeightDtype::bf16);
-  CHECK(b.extra.empty());
-  size_t exact = 0;
-  for (size_t i = 0; i < q.data.size(); ++i) {
-    const float x = q.data[i], y = b.params.data[i];
-    REQUIRE(std::abs(x - y) <= std::ldexp(std::abs(x), -8));  // half an ulp of an 8-bit mantissa
-    CHECK(y == bf16_to_float(float_to_bf16(x)));
-    exact += x == y;
-  }
-  CHECK(exact < q.data.size() / 10);  // it really was rounded
-  std::remove(path.c_str());
-}
-
-TEST_CASE("checkpoint: truncated, corrupted, wrong magic or version are refused by name") {
-  const std::string path = temp_path("bad.ogpt");
-  save_checkpoint(path, tiny_model(), WeightDtype::f32, "xyz");
-  const std::string good = util::read_file(path);
-  auto load_bytes = [&](std::string_view b) { return parse_checkpoint(b, path); };
-  CHECK_NOTHROW(load_bytes(good));
-  for (size_t n = 0; n < good.size(); n += 7) {
-    INFO("truncated to " << n);
-    CHECK_THROWS_WITH_AS(load_bytes(std::string_view(good).substr(0, n)), doctest::Contains(path.c_str()), UserError);
-  }
-  for (size_t i = 0; i < good.size(); i += 3) {
-    std::string c = good;
-    c[i] ^= 0x10;
-    INFO("flipped byte " << i);
-    CHECK_THROWS_AS(load_bytes(c), UserError);
-  }
-  // corruptions behind a recomputed (valid) crc reach the parser's own guards
-  for (size_t i = 12; i + 4 < good.size(); ++i) {
-    std::string c = good;
-    c[i] ^= static_cast<char>(0x80 | i);
-    const uint32_t crc = util::crc32(c.data(), c.size() - 4);
-    std::memcpy(c.data() + c.size() - 4, &crc, 4);
-    try {
-      auto ck = parse_checkpoint(c, path);
-      CHECK(ck.params.data.size() == param_count(ck.params.cfg));
-    } catch (const UserError& e) {
-      CHECK(std::string(e.what()).find(path) == 0);
-    }
-  }
-  std::string v = good;
-  v[8] = 2;
-  CHECK_THROWS_WITH_AS(load_bytes(v), doctest::Contains("version 2 is newer"), UserError);
-  CHECK_THROWS_WITH_AS(load_bytes("PK\x03\x04 a zip"), doctest::Contains("wrong magic"), UserError);
-  util::write_file_atomic(path, std::string_view(good).substr(0, good.size() / 2));
-  CHECK_THROWS_WITH_AS(load_checkpoint(path), doctest::Contains("checksum"), UserError);
-  std::remove(path.c_str());
-  CHECK_THROWS_AS(load_checkpoint(path), IoError);
-}
-
-TEST_CASE("cli: othello-gpt import prints the inferred config and writes a loadable checkpoint") {
-  const std::string out = temp_path("cli.ogpt");
-  const std::string cmd = std::string(OGPT_CLI) + " import --from " + kFix + "model_lnpre.pth --out " + out +
-                          " --dtype bf16 --json 2>&1";
-  FILE* f = popen(cmd.c_str(), "r");
-  REQUIRE(f);
-  std::string text;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, f)) text.append(buf, n);
-  CHECK(pclose(f) == 0);
-  auto j = nlohmann::json::parse(text);
-  CHECK(j["config"]["n_layers"] == 2);
-  CHECK(j["config"]["has_ln_weights"] == false);
-  CHECK(j["parameters"] == param_count(import_model_file(kFix + "model_lnpre.pth").cfg));
-  auto ck = load_checkpoint(out);
-  CHECK(ck.dtype == WeightDtype::bf16);
-  CHECK(ck.params.data == import_model_file(kFix + "model_lnpre.pth").data);  // bf16 values survive exactly
-  std::remove(out.c_str());
-  // a refused file: exit code 3 (bad input) and the file named
-  FILE* g = popen((std::string(OGPT_CLI) + " import --from " + kFix + "reference.json --out " + out + " 2>&1").c_str(), "r");
-  text.clear();
-  while (size_t n = fread(buf, 1, sizeof buf, g)) text.append(buf, n);
-  CHECK(WEXITSTATUS(pclose(g)) == 3);
-  CHECK(text.find("reference.json") != std::string::npos);
 }

@@ -11,7 +11,9 @@ namespace {
 const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-std::string escape(const std::string& s) {
+}  // namespace
+
+std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
@@ -24,6 +26,8 @@ std::string escape(const std::string& s) {
   }
   return o;
 }
+
+namespace {
 
 std::string num(double v) {
   char b[32];
@@ -92,7 +96,7 @@ void draw_plot(std::string& o, const Plot& p, double ox, double oy, size_t index
 
   o += "<g font-family=\"sans-serif\" font-size=\"11\">\n";
   o += "<text x=\"" + num(ox + W / 2) + "\" y=\"" + num(oy + 20) +
-       "\" text-anchor=\"middle\" font-size=\"14\">" + escape(p.title) + "</text>\n";
+       "\" text-anchor=\"middle\" font-size=\"14\">" + xml_escape(p.title) + "</text>\n";
   // Grid and ticks.
   for (double t : xt) {
     if (t < xmin || t > xmax) continue;
@@ -111,9 +115,9 @@ void draw_plot(std::string& o, const Plot& p, double ox, double oy, size_t index
   o += "<rect x=\"" + num(ox + left) + "\" y=\"" + num(oy + top) + "\" width=\"" + num(pw) +
        "\" height=\"" + num(ph) + "\" fill=\"none\" stroke=\"#333\"/>\n";
   o += "<text x=\"" + num(ox + left + pw / 2) + "\" y=\"" + num(oy + H - 12) +
-       "\" text-anchor=\"middle\">" + escape(p.x_label) + "</text>\n";
+       "\" text-anchor=\"middle\">" + xml_escape(p.x_label) + "</text>\n";
   o += "<text transform=\"translate(" + num(ox + 16) + "," + num(oy + top + ph / 2) +
-       ") rotate(-90)\" text-anchor=\"middle\">" + escape(p.y_label) + "</text>\n";
+       ") rotate(-90)\" text-anchor=\"middle\">" + xml_escape(p.y_label) + "</text>\n";
   // Series, clipped to the frame.
   std::string cid = "clip" + std::to_string(index);
   o += "<clipPath id=\"" + cid + "\"><rect x=\"" + num(ox + left) + "\" y=\"" + num(oy + top) +
@@ -144,7 +148,7 @@ void draw_plot(std::string& o, const Plot& p, double ox, double oy, size_t index
     double ly = oy + top + 14 + 15 * k, lx = ox + left + pw - 150;
     o += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(lx + 18) + "\" y2=\"" +
          num(ly - 4) + "\" stroke=\"" + color + "\" stroke-width=\"2\"/>\n";
-    o += "<text x=\"" + num(lx + 24) + "\" y=\"" + num(ly) + "\">" + escape(s.name) + "</text>\n";
+    o += "<text x=\"" + num(lx + 24) + "\" y=\"" + num(ly) + "\">" + xml_escape(s.name) + "</text>\n";
   }
   o += "</g>\n";
 }

@@ -37,6 +37,9 @@ std::vector<double> nice_ticks(double lo, double hi, int target = 6);
 // A short label for a tick value: 1500000 -> "1.5M", 0.25 -> "0.25", 2e-05 -> "2e-05".
 std::string format_tick(double v);
 
+// Text made safe for XML/HTML content and attribute values (& < > ").
+std::string xml_escape(const std::string& s);
+
 std::string render_svg(const Plot& p);
 // Plots laid out in a grid, `columns` per row, in one <svg>.
 std::string render_svg_grid(const std::vector<Plot>& plots, int columns = 2);
