@@ -31,6 +31,9 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_flag("--resume", o.resume,
                "Continue the run in --out exactly where its latest checkpoint left it (only --games may "
                "grow; other run options must match or be left out)");
+  sub.add_option("--init-from", o.init_from,
+                 "Start a new run from these weights (a model checkpoint or run directory, same preset) instead "
+                 "of a random init, with a fresh optimizer: continue training from shipped or committed weights");
   sub.add_option("--seed", o.run.seed, "Seed of the weights and of the random-game stream")->capture_default_str();
   sub.add_option("--val-seed", o.run.val_seed,
                  "Stream of the validation games (default: --seed; validation uses game indices from "
@@ -38,7 +41,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_option("--val-games", o.run.val_games, "Held-out games for validation")->capture_default_str();
   sub.add_option("--games-file", o.run.games_file,
                  "Train on this game file in order (wrapping around, counting epochs) instead of fresh random games");
-  auto* fb = sub.add_flag("--bf16", a->bf16, "bf16 matmul inputs, f32 master weights (default)");
+  auto* fb = sub.add_flag("--bf16", a->bf16, "bf16 matmul inputs, f32 master weights (default where the CPU has bf16 matmuls: AVX512-BF16 or AMX; f32 elsewhere)");
   auto* ff = sub.add_flag("--f32", a->f32, "f32 throughout");
   fb->excludes(ff);
   sub.add_option("--target", a->target,

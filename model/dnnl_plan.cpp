@@ -15,6 +15,19 @@ dnnl::stream& cpu_stream() {
   return s;
 }
 
+bool bf16_matmul_supported() {
+  static const bool ok = [] {
+    try {
+      dnnl::memory::desc a({64, 64}, dt::bf16, dims{64, 1}), c({64, 64}, dt::f32, dims{64, 1});
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, a, c), cpu_engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return ok;
+}
+
 Matmul::Matmul(const MatmulShape& s, bool bf16) : s_(s) {
   const dt in = bf16 ? dt::bf16 : dt::f32;
   a_md_ = dnnl::memory::desc({s.M, s.K}, in, s.a_trans ? dims{1, s.M} : dims{s.K, 1});
@@ -69,11 +82,12 @@ GptPlan make_gpt_plan(const Config& c, int64_t M, bool bf16, bool with_backward)
     p.mlp_in_dx = dx(d, dm);
     p.mlp_out_dx = dx(dm, d);
     p.unembed_dx = dx(d, V);
+    // written, not accumulated: the caller adds them into the gradients (GPT::Impl::weight_grad)
     p.qkv_dw = dw(d, 3 * hd, false);
-    p.attn_out_dw = dw(hd, d, true);
-    p.mlp_in_dw = dw(d, dm, true);
-    p.mlp_out_dw = dw(dm, d, true);
-    p.unembed_dw = dw(d, V, true);
+    p.attn_out_dw = dw(hd, d, false);
+    p.mlp_in_dw = dw(d, dm, false);
+    p.mlp_out_dw = dw(dm, d, false);
+    p.unembed_dw = dw(d, V, false);
   }
   return p;
 }

@@ -15,6 +15,10 @@ namespace ogpt::model {
 dnnl::engine& cpu_engine();
 dnnl::stream& cpu_stream();
 
+// Whether oneDNN has a bf16 matmul on this CPU (AVX512-BF16 or AMX; oneDNN 2.6 has none for
+// AVX2-only CPUs such as AMD Zen 3). Asked once by creating a small primitive descriptor.
+bool bf16_matmul_supported();
+
 // C[M,N] (f32, row-major) (+)= A[M,K] * B[K,N] (+ bias[N], f32).
 // a_trans: A is stored as [K,M] row-major; b_trans: B is stored as [N,K] row-major.
 // A and B are f32 or bf16 (both the same); accumulate adds into C (a sum post-op).
@@ -50,7 +54,7 @@ struct GptPlan {
   Matmul mlp_in_gelu;  // inference: post = gelu(ln2 W_in + b_in) straight into the matmul type
   // backward, inputs: dX = dY W^T
   Matmul qkv_dx, attn_out_dx, mlp_in_dx, mlp_out_dx, unembed_dx;
-  // backward, weights: dW (+)= X^T dY (qkv_dw writes a fused [d,3*h*dh] scratch)
+  // backward, weights: dW = X^T dY into a scratch (qkv_dw: fused [d,3*h*dh]), added in after
   Matmul qkv_dw, attn_out_dw, mlp_in_dw, mlp_out_dw, unembed_dw;
 };
 

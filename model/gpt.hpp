@@ -52,7 +52,8 @@ std::vector<std::string> hook_names(const Config& cfg);
 
 class GPT {
  public:
-  // Plans every oneDNN primitive for batches of up to max_batch games once, here.
+  // Plans every oneDNN primitive for batches of up to max_batch games once, here. bf16 falls
+  // back to f32 on a CPU without bf16 matmuls (bf16_matmul_supported()); precision() tells.
   GPT(const Config& cfg, int max_batch, Precision precision);
   ~GPT();
   GPT(const GPT&) = delete;

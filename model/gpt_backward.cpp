@@ -24,7 +24,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
   float* dres = dresid.as<float>();
   {
     Scope sc(P::kMatmulBwdWeights);
-    pl.unembed_dw.run(lnf_out.p.get(), dl_mm, nullptr, gw.W_U);
+    weight_grad(pl.unembed_dw, lnf_out.p.get(), dl_mm, gw.W_U);
   }
   {
     Scope sc(P::kMatmulBwdData);
@@ -45,7 +45,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
     float* dpost = dbig.as<float>();
     {
       Scope sc(P::kMatmulBwdWeights);
-      pl.mlp_out_dw.run(s.post.p.get(), d_mm, nullptr, gb.W_out);
+      weight_grad(pl.mlp_out_dw, s.post.p.get(), d_mm, gb.W_out);
     }
     {
       Scope sc(P::kMatmulBwdData);
@@ -58,7 +58,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
     d_mm = bias_and_mm(gb.b_in, dpost, N, dm);
     {
       Scope sc(P::kMatmulBwdWeights);
-      pl.mlp_in_dw.run(s.ln2_out.p.get(), d_mm, nullptr, gb.W_in);
+      weight_grad(pl.mlp_in_dw, s.ln2_out.p.get(), d_mm, gb.W_in);
     }
     {
       Scope sc(P::kMatmulBwdData);
@@ -74,7 +74,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
     float* dz_ = dz.as<float>();
     {
       Scope sc(P::kMatmulBwdWeights);
-      pl.attn_out_dw.run(s.z.p.get(), d_mm, nullptr, gb.W_O);
+      weight_grad(pl.attn_out_dw, s.z.p.get(), d_mm, gb.W_O);
     }
     {
       Scope sc(P::kMatmulBwdData);
@@ -88,9 +88,9 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
     d_mm = bias_and_mm(gb.b_Q, dqkv_, N, 3 * hd);  // b_Q, b_K, b_V are contiguous
     {
       Scope sc(P::kMatmulBwdWeights);
-      pl.qkv_dw.run(s.ln1_out.p.get(), d_mm, nullptr, dWqkv.as<float>());
+      pl.qkv_dw.run(s.ln1_out.p.get(), d_mm, nullptr, dW.as<float>());
       // fused [d, 3h, dh] -> TL [3h, d, dh], accumulating
-      const float* f = dWqkv.as<float>();
+      const float* f = dW.as<float>();
       const int64_t G = 3 * H;
 #pragma omp parallel for schedule(static) if (d * G * D >= (1 << 15))
       for (int64_t gi = 0; gi < G; ++gi)

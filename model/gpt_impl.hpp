@@ -109,7 +109,7 @@ struct GPT::Impl {
   Buf hook_a, hook_b;         // scratch for hooks that need materialising (lazy)
 
   // backward scratch (lazy)
-  Buf dresid, dln, dmm, dbig, dqkv, dz, dWqkv;
+  Buf dresid, dln, dmm, dbig, dqkv, dz, dW;  // dW: one weight gradient before it is added in
 
   std::vector<uint8_t> tokens, targets;
   std::vector<uint64_t> target_sets;  // empty: one-hot targets
@@ -121,7 +121,10 @@ struct GPT::Impl {
   int64_t rows() const { return static_cast<int64_t>(maxB) * T; }
 
   Impl(const Config& cfg, int max_batch, Precision p)
-      : c(cfg), maxB(max_batch), prec(p), bf16(p == Precision::bf16) {
+      : c(cfg),
+        maxB(max_batch),
+        prec(p == Precision::bf16 && !bf16_matmul_supported() ? Precision::f32 : p),
+        bf16(prec == Precision::bf16) {
     L = c.n_layers, T = c.n_ctx, d = c.d_model, H = c.n_heads, D = c.d_head, dm = c.d_mlp,
     V = c.d_vocab;
     hd = H * D;
@@ -181,7 +184,7 @@ struct GPT::Impl {
     dbig.alloc(M * std::max({3 * hd, dm, d, V}) * 4);
     dqkv.alloc(M * 3 * hd * 4);
     dz.alloc(M * hd * 4);
-    dWqkv.alloc(d * 3 * hd * 4);
+    dW.alloc(std::max({d * 3 * hd, d * dm, d * V}) * 4);
     train_buffers = true;
   }
 
@@ -230,6 +233,16 @@ struct GPT::Impl {
   }
 
   // db += column sums of dy; returns dy as a matmul input (bf16 copy in dmm, or dy itself).
+  // grads += X^T dY: the matmul writes dW, then one add. (oneDNN 2.6's f32 gemm runs the same
+  // matmul with a sum post-op at half speed on AVX2; the add costs ~0.1% of it.)
+  void weight_grad(const Matmul& mm, const void* X, const void* dY, float* grad) {
+    mm.run(X, dY, nullptr, dW.as<float>());
+    const float* src = dW.as<float>();
+    const int64_t n = mm.shape().M * mm.shape().N;
+#pragma omp parallel for schedule(static) if (n >= (1 << 15))
+    for (int64_t i = 0; i < n; ++i) grad[i] += src[i];
+  }
+
   const void* bias_and_mm(float* db, const float* dy, int64_t N, int64_t C) {
     Scope sc(P::kBias);
     if (!bf16) {

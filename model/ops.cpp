@@ -269,6 +269,13 @@ void gelu_impl(To* out, const float* inp, size_t n) {
         __m512 half_v = _mm512_mul_ps(v, _mm512_set1_ps(0.5f));
         _mm512_storeu_ps(tmp + i, _mm512_fmadd_ps(half_v, e, half_v));
       }
+#elif defined(__AVX2__) && defined(__FMA__)
+      for (; i + 8 <= len; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 e = erf8(_mm256_mul_ps(v, _mm256_set1_ps(kInvSqrt2)));
+        __m256 half_v = _mm256_mul_ps(v, _mm256_set1_ps(0.5f));
+        _mm256_storeu_ps(tmp + i, _mm256_fmadd_ps(half_v, e, half_v));
+      }
 #endif
       for (; i < len; ++i) {
         float hv = 0.5f * x[i];
@@ -298,6 +305,17 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n) {
           _mm512_set1_ps(kInvSqrt2Pi));
       __m512 g = _mm512_fmadd_ps(x, pdf, cdf);
       _mm512_storeu_ps(dinp + i, _mm512_mul_ps(g, _mm512_loadu_ps(dout + i)));
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    for (; i + 8 <= e; i += 8) {
+      __m256 x = _mm256_loadu_ps(inp + i);
+      __m256 cdf = _mm256_fmadd_ps(erf8(_mm256_mul_ps(x, _mm256_set1_ps(kInvSqrt2))),
+                                   _mm256_set1_ps(0.5f), _mm256_set1_ps(0.5f));
+      __m256 pdf = _mm256_mul_ps(
+          exp8(_mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(-0.5f))),
+          _mm256_set1_ps(kInvSqrt2Pi));
+      __m256 g = _mm256_fmadd_ps(x, pdf, cdf);
+      _mm256_storeu_ps(dinp + i, _mm256_mul_ps(g, _mm256_loadu_ps(dout + i)));
     }
 #endif
     for (; i < e; ++i) {

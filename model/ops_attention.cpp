@@ -106,12 +106,19 @@ void tile_abt(float* S, int ls, const float* A, int64_t sa, const float* BT, int
       }
     }
 #else
-    for (int i = i0; i < i0 + rows; ++i)
-      for (int j = 0; j < nvec * 16; ++j) {
-        float acc = 0.0f;
-        for (int c = 0; c < D; ++c) acc += A[i * sa + c] * BT[c * lb + j];
-        S[i * ls + j] = acc * scale;
+    // j innermost over contiguous rows of BT: the compiler vectorises it (AVX2 on CPUs without
+    // AVX-512), and the row of S stays in L1 as the accumulator.
+    const int nj = nvec * 16;
+    for (int i = i0; i < i0 + rows; ++i) {
+      float* __restrict srow = S + i * ls;
+      for (int j = 0; j < nj; ++j) srow[j] = 0.0f;
+      for (int c = 0; c < D; ++c) {
+        const float a = A[i * sa + c];
+        const float* __restrict b = BT + c * lb;
+        for (int j = 0; j < nj; ++j) srow[j] += a * b[j];
       }
+      for (int j = 0; j < nj; ++j) srow[j] *= scale;
+    }
 #endif
   }
 }
@@ -145,12 +152,18 @@ void tile_ab(float* O, int64_t so, const float* A, int64_t ai, int64_t aj, bool 
       }
     }
 #else
-    for (int i = i0; i < i0 + rows; ++i)
-      for (int c = 0; c < D; ++c) {
-        float acc = 0.0f;
-        for (int j = j0; j < j1; ++j) acc += A[i * ai + j * aj] * Bm[j * sb + c];
-        O[i * so + c] = acc * scale;
+    // c innermost over contiguous rows of Bm (vectorised), as in tile_abt.
+    for (int i = i0; i < i0 + rows; ++i) {
+      float* __restrict orow = O + i * so;
+      for (int c = 0; c < D; ++c) orow[c] = 0.0f;
+      const int lo = lower ? j0 : std::max(j0, i), hi = lower ? std::min(j1, i + 1) : j1;
+      for (int j = lo; j < hi; ++j) {
+        const float a = A[i * ai + j * aj];
+        const float* __restrict b = Bm + j * sb;
+        for (int c = 0; c < D; ++c) orow[c] += a * b[c];
       }
+      for (int c = 0; c < D; ++c) orow[c] *= scale;
+    }
 #endif
   }
 }
@@ -204,7 +217,19 @@ void softmax_row(float* p, const float* s, int i, int TP) {
   float mx = s[0];
   for (int j = 1; j <= i; ++j) mx = std::max(mx, s[j]);
   float sum = 0.0f;
-  for (int j = 0; j <= i; ++j) {
+  int j = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 acc = _mm256_setzero_ps();
+  for (; j + 8 <= i + 1; j += 8) {
+    __m256 e = simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), _mm256_set1_ps(mx)));
+    _mm256_storeu_ps(p + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  alignas(32) float lane[8];
+  _mm256_store_ps(lane, acc);
+  for (float x : lane) sum += x;
+#endif
+  for (; j <= i; ++j) {
     p[j] = exp_approx(s[j] - mx);
     sum += p[j];
   }

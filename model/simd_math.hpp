@@ -1,10 +1,11 @@
 #pragma once
 // Vector exp and erf for the ops (internal to model/): Cephes-style exp (range reduction by ln 2,
-// degree-6 polynomial) and Abramowitz & Stegun 7.1.26 erf. ops::exp_approx / erf_approx are the
-// scalar twins with the same operation sequence.
+// degree-6 polynomial) and Abramowitz & Stegun 7.1.26 erf, in 16 lanes (AVX-512) and 8 lanes
+// (AVX2 + FMA: CPUs such as AMD Zen 3 have no AVX-512). ops::exp_approx / erf_approx are the
+// scalar twins with the same operation sequence, so all three give the same bits.
 #include <cstdint>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 // GCC 12 warns about its own _mm512_undefined_ps() inside the intrinsics (a false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -52,3 +53,37 @@ inline __m512 erf16(__m512 x) {
 }  // namespace ogpt::model::ops::simd
 #endif
 
+
+#if defined(__AVX2__) && defined(__FMA__)
+namespace ogpt::model::ops::simd {
+inline __m256 exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Hi), x);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(-kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpP[0]);
+  for (int i = 1; i < 6; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP[i]));
+  __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  // y * 2^n through the exponent field: n is in [-126, 128] after the clamp, and y in [0.5, 2],
+  // so split 2^n into two normal factors (n = 128 or -126 alone would leave the normal range).
+  __m256i ni = _mm256_cvtps_epi32(n);
+  __m256i h = _mm256_srai_epi32(ni, 1);
+  __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+  __m256 f2 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(y, f1), f2);
+}
+inline __m256 erf8(__m256 x) {
+  const __m256 sign_bit = _mm256_castsi256_ps(_mm256_set1_epi32(0x80000000));
+  __m256 ax = _mm256_andnot_ps(sign_bit, x);
+  __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f),
+                           _mm256_fmadd_ps(_mm256_set1_ps(kErfP), ax, _mm256_set1_ps(1.0f)));
+  __m256 p = _mm256_set1_ps(kErfA[4]);
+  for (int i = 3; i >= 0; --i) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(kErfA[i]));
+  __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax)));
+  __m256 y = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(_mm256_mul_ps(p, t), e));
+  return _mm256_or_ps(y, _mm256_and_ps(x, sign_bit));
+}
+}  // namespace ogpt::model::ops::simd
+#endif

@@ -14,7 +14,9 @@
 
 #include "data/game_file.hpp"
 #include "model/checkpoint.hpp"
+#include "model/dnnl_plan.hpp"
 #include "model/gpt.hpp"
+#include "model/model_path.hpp"
 #include "model/train_log.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
@@ -210,9 +212,30 @@ TrainResult train(const TrainOptions& opt) {
     if (!st.run.games_file.empty()) st.run.games_file_count = data::read_game_file_info(st.run.games_file).count;
     st.run.schedule.total_steps = st.run.total_steps();
     if (st.run.schedule.warmup_steps < 0) st.run.schedule.warmup_steps = default_warmup_steps(st.run.total_steps());
-    init = ParamBlock(st.run.cfg);
-    init_params(init, st.run.seed);
+    if (opt.init_from.empty()) {
+      init = ParamBlock(st.run.cfg);
+      init_params(init, st.run.seed);
+    } else {
+      std::string file;
+      init = load_model(opt.init_from, "", &file).params;
+      if (init.cfg != st.run.cfg)
+        throw UserError("--init-from " + file + ": its weights are " + init.cfg.describe() + ", not --preset " +
+                            st.run.preset,
+                        kUsage);
+      say(talk, "new run from the weights of " + file + " (fresh optimizer state)");
+    }
     st.opt.reset(init.data.size());
+  }
+  if (!opt.init_from.empty() && !fresh)
+    throw UserError("--init-from starts a new run; " + opt.out_dir + " is resumed from its own checkpoint", kUsage);
+  // bf16 needs AVX512-BF16 or AMX; elsewhere train in f32 (a resumed bf16 run goes on in f32:
+  // close to, not bit-identical with, an unbroken run on a bf16 machine).
+  if (st.run.bf16 && !bf16_matmul_supported()) {
+    if (fresh && opt.given.count("precision"))
+      throw UserError("--bf16: this CPU has no bf16 matmul in oneDNN (it needs AVX512-BF16 or AMX); use --f32", kUsage);
+    if (!fresh)
+      say(talk, "note: the run trained in bf16, which this CPU lacks (no AVX512-BF16/AMX): it goes on in f32");
+    st.run.bf16 = false;
   }
   st.threads = omp_get_max_threads();
   const RunConfig& run = st.run;

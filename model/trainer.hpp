@@ -29,6 +29,8 @@ struct TrainOptions {
   std::set<std::string> given;    // run options given explicitly (see merge_resume)
   std::string out_dir;
   bool resume = false;
+  std::string init_from;          // a new run starts from these weights (a model checkpoint) instead of
+                                  // a random init: how a run continues from committed weights
   int64_t val_every = 200;        // steps between validations (0: only at the start and the end)
   int64_t log_every = 10;         // steps per log.csv row
   double ckpt_every_minutes = 10; // 0: after every step

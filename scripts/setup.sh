@@ -4,7 +4,9 @@
 set -euo pipefail
 need=(build-essential cmake pkg-config libdnnl-dev libarmadillo-dev doctest-dev libcereal-dev
       libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libbenchmark-dev zlib1g-dev
-      libopenblas-dev)  # OpenBLAS: Armadillo's BLAS; the reference libblas3 is ~20x slower
+      libopenblas-dev ocl-icd-opencl-dev)
+# OpenBLAS: Armadillo's BLAS (the reference libblas3 is ~20x slower). ocl-icd-opencl-dev: only
+# a Recommends of libdnnl-dev, but Debian's dnnl-config.cmake fails without OpenCL's headers.
 # Optional extras: --with-torch (reference fixture script), --with-browser (explorer e2e test),
 # --with-fuzz (clang + libFuzzer runtime for fuzz/sanitizer builds).
 for arg in "$@"; do

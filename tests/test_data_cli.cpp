@@ -19,7 +19,7 @@ std::string tmp(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("data cli: generate is byte-identical for 1 and 2 threads; text round trip") {
+TEST_CASE("data cli: generate is byte-identical for 1 and 2 threads, text round trip") {
   int rc = 0;
   std::string a = tmp("a.games"), b = tmp("b.games"), txt = tmp("a.txt"), c = tmp("c.games");
   std::string out = run("generate --games 70000 --seed 5 --threads 1 -q --out " + a, &rc);

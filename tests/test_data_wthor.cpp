@@ -60,7 +60,7 @@ TEST_CASE("data: WTHOR move codes") {
   for (int sq = 0; sq < 64; ++sq) CHECK(wthor_square(wthor_code(sq)) == sq);
 }
 
-TEST_CASE("data: WTHOR records replay; illegal ones are rejected with index, move and reason") {
+TEST_CASE("data: WTHOR records replay, illegal ones are rejected with index, move and reason") {
   Game a = random_game(9, 0), b = random_game(9, 1);
   auto occupied = codes_of(a);
   occupied[10] = occupied[3];

@@ -98,7 +98,7 @@ TEST_CASE("linear edit: with zero biases scale s is the reflection x - (1+s)(x.u
   for (int i = 0; i < d; ++i) CHECK(y[i] == doctest::Approx(x[i] - 3.0 * xu * u[i]).epsilon(1e-4));
 }
 
-TEST_CASE("linear edit: erase moves along the empty direction; empty to occupied sets both gaps") {
+TEST_CASE("linear edit: erase moves along the empty direction, empty to occupied sets both gaps") {
   const int d = 40;
   const Probe p = biased_linear(d, 21);
   int erased = 0, filled = 0;

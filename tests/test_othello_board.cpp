@@ -99,7 +99,7 @@ TEST_CASE("othello: start position, notation and centre squares") {
   CHECK(board_from_colors(b.black(), b.white(), Color::white).player == b.white());
 }
 
-TEST_CASE("othello: token ids skip the four centre squares; TransformerLens labels") {
+TEST_CASE("othello: token ids skip the four centre squares, TransformerLens labels") {
   int tok = 1;
   for (int sq = 0; sq < 64; ++sq) {
     if (is_centre(sq)) {

@@ -58,7 +58,7 @@ TEST_CASE("extract_activations: column c = game g at move t, equal to a direct f
   CHECK(arma::approx_equal(b.X[0].col(1), a.X[0].col(10), "absdiff", 1e-5f));
 }
 
-TEST_CASE("make_targets agrees with label_game; split_by_game keeps games whole") {
+TEST_CASE("make_targets agrees with label_game, split_by_game keeps games whole") {
   std::vector<data::Game> games(40);
   data::generate_games(3, 0, games.size(), games.data());
   std::vector<uint64_t> off(games.size() + 1, 0);

@@ -30,7 +30,7 @@ double fit_and_score(Kind kind, const arma::fmat& X, const std::vector<uint8_t>&
 
 }  // namespace
 
-TEST_CASE("linear probe reads the mine/theirs basis but not black/white; the MLP reads both") {
+TEST_CASE("linear probe reads the mine/theirs basis but not black/white, the MLP reads both") {
   const SyntheticBoards s = make_synthetic_boards(26000, 256, 0.1f, 11);
   const double lin_mt = fit_and_score(Kind::linear, s.X, s.mine_theirs, 20000, 3000);
   const double lin_bw = fit_and_score(Kind::linear, s.X, s.black_white, 20000, 3000);

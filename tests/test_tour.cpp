@@ -205,7 +205,7 @@ TEST_CASE("tour: a missing model or missing probes is refused with the path and 
   CHECK(rc == 2);
 }
 
-TEST_CASE("tour: the model card is optional; its curve must be a plain SVG beside it") {
+TEST_CASE("tour: the model card is optional, its curve must be a plain SVG beside it") {
   TempDir d("tour_card");
   ogpt::report::ModelCard c = ogpt::report::load_card(d.str());
   CHECK(!c.found);

@@ -15,6 +15,7 @@
 
 #include "data/game_file.hpp"
 #include "model/checkpoint.hpp"
+#include "model/dnnl_plan.hpp"
 #include "model/train_log.hpp"
 #include "model/train_state.hpp"
 #include "util/atomic_file.hpp"
@@ -153,7 +154,7 @@ TEST_CASE("train cli: an absurd learning rate stops with the non-finite exit cod
   for (float w : c.params.data) REQUIRE(std::isfinite(w));
 }
 
-TEST_CASE("train cli: Ctrl-C finishes the step, saves and exits 130; --resume continues") {
+TEST_CASE("train cli: Ctrl-C finishes the step, saves and exits 130, --resume continues") {
   TempDir tmp("train_cli_sigint");
   std::string run = tmp.str("run");
   // Wait until it has taken a few steps (log.csv: header, the step-0 row, then one row a step).
@@ -240,4 +241,51 @@ TEST_CASE("train cli: curves compares runs (SVG with every run, JSON = each run'
   CHECK(pic.rfind("</svg>") != std::string::npos);
   run_cli("curves " + tmp.str("nothing-here") + " --out " + svg, &rc);
   CHECK(rc == 3);
+}
+
+TEST_CASE("train cli: --init-from starts a new run from a model's weights, fresh optimizer") {
+  TempDir tmp("train_cli_init");
+  int rc = -1;
+  std::string err;
+  const std::string a = tmp.str("a"), b = tmp.str("b"), c = tmp.str("c");
+  run_cli(kTiny + "--games 32 --seed 3 --out " + a, &rc);
+  REQUIRE(rc == 0);
+  // with a vanishing learning rate (and no weight decay) a step leaves the weights where they
+  // started: exactly a's
+  json j = json::parse(run_cli(kTiny + "--games 8 --seed 4 --lr 1e-30 --wd 0 --warmup 0 --init-from " + a +
+                                   " --out " + b + " --json", &rc, &err));
+  REQUIRE(rc == 0);
+  CHECK(j["steps"] == 1);
+  CHECK(err.find("from the weights of") != std::string::npos);
+  auto wa = ogpt::model::load_checkpoint(a + "/latest.ckpt");
+  CHECK(ogpt::model::load_checkpoint(b + "/latest.ckpt").params.data == wa.params.data);
+  // a random init (the same seed, no --init-from) is somewhere else
+  run_cli(kTiny + "--games 8 --seed 4 --lr 1e-30 --wd 0 --warmup 0 --out " + tmp.str("r"), &rc);
+  REQUIRE(rc == 0);
+  CHECK(ogpt::model::load_checkpoint(tmp.str("r") + "/latest.ckpt").params.data != wa.params.data);
+  // a different preset, or a run that is resumed, is refused with a message
+  run_cli("train --preset 4x128 --batch 8 --val-games 4 --threads 1 --f32 --games 8 --init-from " + a + " --out " + c, &rc, &err);
+  CHECK(rc == 2);
+  CHECK(err.find("not --preset 4x128") != std::string::npos);
+  run_cli("train --resume --threads 1 --init-from " + a + " --out " + b, &rc, &err);
+  CHECK(rc == 2);
+  CHECK(err.find("--init-from starts a new run") != std::string::npos);
+}
+
+TEST_CASE("train cli: bf16 where the CPU has it, f32 (said) where it does not") {
+  TempDir tmp("train_cli_prec");
+  int rc = -1;
+  std::string err;
+  const std::string base = "train --preset 2x64 --batch 8 --val-games 4 --threads 1 --games 8 ";
+  run_cli(base + "--out " + tmp.str("default") + " --json", &rc, &err);
+  REQUIRE(rc == 0);
+  const bool has_bf16 = ogpt::model::bf16_matmul_supported();
+  CHECK(err.find(has_bf16 ? ", bf16, " : ", f32, ") != std::string::npos);
+  run_cli(base + "--bf16 --out " + tmp.str("asked"), &rc, &err);
+  if (has_bf16) {
+    CHECK(rc == 0);
+  } else {
+    CHECK(rc == 2);
+    CHECK(err.find("no bf16 matmul") != std::string::npos);
+  }
 }

@@ -109,7 +109,7 @@ TEST_CASE("train loop: deterministic, and resuming gives the same bits as an unb
   CHECK(load(tmp.str("e")).weights != A.weights);
 }
 
-TEST_CASE("train loop: a game file gives the same run as the stream it holds; wrap-around resumes exactly") {
+TEST_CASE("train loop: a game file gives the same run as the stream it holds, wrap-around resumes exactly") {
   TempDir tmp("train_file");
   fs::create_directories(tmp.path);
   std::vector<data::Game> games(48);
@@ -150,7 +150,7 @@ TEST_CASE("train loop: a game file gives the same run as the stream it holds; wr
   CHECK_THROWS_WITH_AS(train(split), doctest::Contains("now holds 21 games"), UserError);
 }
 
-TEST_CASE("train loop: an existing run is refused without --resume; a resume may only extend --games") {
+TEST_CASE("train loop: an existing run is refused without --resume, a resume may only extend --games") {
   TempDir tmp("train_refuse");
   auto o = tiny_run(tmp.str(), 16);
   train(o);

@@ -108,7 +108,7 @@ TEST_CASE("train state: resume accepts the same run and a longer one, refuses a 
   CHECK_THROWS_WITH_AS(merge_resume(stored, req, {"games"}, "d"), doctest::Contains("only extending"), UserError);
 }
 
-TEST_CASE("train log: csv rows round trip; a resume drops rows after the checkpoint") {
+TEST_CASE("train log: csv rows round trip, a resume drops rows after the checkpoint") {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("ogpt_test_log_" + std::to_string(::getpid()));
   fs::remove_all(dir);
