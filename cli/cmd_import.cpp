@@ -8,6 +8,7 @@
 #include "cli/registry.hpp"
 #include "model/checkpoint.hpp"
 #include "model/import.hpp"
+#include "model/train_state.hpp"
 #include "util/error.hpp"
 
 namespace {
@@ -48,6 +49,16 @@ ogpt::cli::Command reg("import", "Convert a .pth or .safetensors state dict (or 
                                       {"has_unembed_bias", c.has_unembed_bias}}},
                           {"parameters", param_count(c)}, {"stored_dtypes", info.stored_dtypes},
                           {"skipped_buffers", info.skipped}, {"dtype", o->dtype}};
+      if (info.extra.rfind("OGPTTRST", 0) == 0) {  // a training checkpoint: what run made these weights
+        TrainState st = decode_train_state(info.extra, o->from);
+        const RunConfig& r = st.run;
+        j["run"] = {{"preset", r.preset}, {"batch", r.batch}, {"seed", r.seed}, {"val_seed", r.val_seed},
+                    {"target", r.legal_target ? "legal" : "next-move"}, {"precision", r.bf16 ? "bf16" : "f32"},
+                    {"games_file", r.games_file}, {"total_games", r.total_games}, {"lr", r.schedule.lr},
+                    {"warmup_steps", r.schedule.warmup_steps}, {"lr_floor", r.schedule.floor_frac},
+                    {"step", st.step}, {"games_seen", st.games_seen}, {"wall_hours", st.wall_s / 3600},
+                    {"threads", st.threads}};
+      }
       std::printf("%s\n", j.dump(1).c_str());
       return 0;
     }

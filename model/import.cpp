@@ -256,6 +256,7 @@ ParamBlock import_model_file(const std::string& path, const ImportOptions& opt, 
     inf.layout = "TransformerLens";
     inf.stored_dtypes.clear();
     inf.stored_dtypes[c.dtype == WeightDtype::bf16 ? "BF16" : "F32"] = static_cast<int>(param_specs(c.params.cfg).size());
+    inf.extra = std::move(c.extra);
     return std::move(c.params);
   }
   StateDict sd = read_state_dict(path, &inf);

@@ -35,6 +35,7 @@ struct ImportInfo {
   std::string nested_under;                    // .pth only: "state_dict", "model", ... or ""
   std::vector<std::string> skipped;            // buffers that were ignored
   std::map<std::string, int> stored_dtypes;    // dtype -> number of tensors, as stored
+  std::string extra;                           // our own checkpoints: their extra blob (a run's TrainState)
 };
 
 // Reads a .pth or .safetensors file (decided by its first bytes, not its name).

@@ -259,6 +259,15 @@ TEST_CASE("train cli: --init-from starts a new run from a model's weights, fresh
   CHECK(err.find("from the weights of") != std::string::npos);
   auto wa = ogpt::model::load_checkpoint(a + "/latest.ckpt");
   CHECK(ogpt::model::load_checkpoint(b + "/latest.ckpt").params.data == wa.params.data);
+  // import --json of a training checkpoint says which run made it
+  json imp = json::parse(run_cli("import --from " + b + "/latest.ckpt --out " + tmp.str("m.ckpt") + " --dtype bf16 --json", &rc));
+  REQUIRE(rc == 0);
+  CHECK(imp["run"]["preset"] == "2x64");
+  CHECK(imp["run"]["seed"] == 4);
+  CHECK(imp["run"]["batch"] == 8);
+  CHECK(imp["run"]["games_seen"] == 8);
+  CHECK(imp["run"]["precision"] == "f32");
+  CHECK(imp["run"]["target"] == "next-move");
   // a random init (the same seed, no --init-from) is somewhere else
   run_cli(kTiny + "--games 8 --seed 4 --lr 1e-30 --wd 0 --warmup 0 --out " + tmp.str("r"), &rc);
   REQUIRE(rc == 0);
