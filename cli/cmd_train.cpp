@@ -30,7 +30,8 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_option("--out", o.out_dir, "Run directory: latest.ckpt, previous.ckpt, log.csv, curve.svg")->required();
   sub.add_flag("--resume", o.resume,
                "Continue the run in --out exactly where its latest checkpoint left it (only --games may "
-               "grow; other run options must match or be left out)");
+               "change, which re-plans the cosine: longer, or shorter to finish sooner; other run options "
+               "must match or be left out)");
   sub.add_option("--init-from", o.init_from,
                  "Start a new run from these weights (a model checkpoint or run directory, same preset) instead "
                  "of a random init, with a fresh optimizer: continue training from shipped or committed weights");

@@ -83,12 +83,7 @@ RunConfig merge_resume(const RunConfig& stored, const RunConfig& req,
   check("wd", req.hyper.weight_decay != stored.hyper.weight_decay, str(stored.hyper.weight_decay),
         str(req.hyper.weight_decay));
   check("clip", req.hyper.clip != stored.hyper.clip, str(stored.hyper.clip), str(req.hyper.clip));
-  if (given.count("games")) {
-    if (req.total_games < stored.total_games)
-      diffs += std::string(diffs.empty() ? "" : "; ") + "--games " + std::to_string(req.total_games) +
-               " (the run has " + std::to_string(stored.total_games) + "; only extending is allowed)";
-    out.total_games = req.total_games;
-  }
+  if (given.count("games")) out.total_games = req.total_games;  // longer or shorter: the cosine is re-planned
   if (!diffs.empty())
     throw UserError("cannot resume " + dir + " with a different run configuration: " + diffs +
                         ". Drop these options to continue the run as it was, or train into a new --out",

@@ -80,7 +80,8 @@ TrainState decode_train_state(std::string_view blob, const std::string& path);
 // "preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "precision", "lr",
 // "warmup", "lr-floor", "beta1", "beta2", "eps", "wd", "clip"). Fields not given keep their stored
 // values. A given field that differs is refused (UserError, kUsage) naming the option and both
-// values, except "games", which may grow (the cosine is re-planned on the new total).
+// values, except "games", which may change (the cosine is re-planned on the new total: more
+// games to train longer, fewer to finish sooner; train() refuses fewer than already seen).
 RunConfig merge_resume(const RunConfig& stored, const RunConfig& requested,
                        const std::set<std::string>& given, const std::string& dir);
 

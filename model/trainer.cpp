@@ -187,7 +187,15 @@ TrainResult train(const TrainOptions& opt) {
     Loaded l = load_run_checkpoint(opt.out_dir, talk);
     st = std::move(l.state);
     init = std::move(l.params);
+    const uint64_t planned = st.run.total_games;
     st.run = merge_resume(st.run, opt.run, opt.given, opt.out_dir);
+    if (st.run.total_steps() < st.step)
+      throw UserError("cannot resume " + opt.out_dir + " with --games " + std::to_string(st.run.total_games) +
+                          ": the run has already trained on " + std::to_string(st.games_seen) + " games",
+                      kUsage);
+    if (st.run.total_games != planned)
+      say(talk, "--games " + std::to_string(st.run.total_games) + " (the run planned " + std::to_string(planned) +
+                    "): the cosine is re-planned from step " + std::to_string(st.step));
     if (init.cfg != st.run.cfg) throw UserError(l.path + ": weights do not match the run's preset");
     fresh = false;
     if (!st.run.games_file.empty()) {

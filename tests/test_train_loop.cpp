@@ -150,7 +150,7 @@ TEST_CASE("train loop: a game file gives the same run as the stream it holds, wr
   CHECK_THROWS_WITH_AS(train(split), doctest::Contains("now holds 21 games"), UserError);
 }
 
-TEST_CASE("train loop: an existing run is refused without --resume, a resume may only extend --games") {
+TEST_CASE("train loop: an existing run is refused without --resume, a resume may change --games but not undo steps") {
   TempDir tmp("train_refuse");
   auto o = tiny_run(tmp.str(), 16);
   train(o);
@@ -160,11 +160,20 @@ TEST_CASE("train loop: an existing run is refused without --resume, a resume may
   o.given = {"batch"};
   CHECK_THROWS_WITH_AS(train(o), doctest::Contains("--batch 4 (the run has 8)"), UserError);
   o.run.batch = 8;
-  o.run.total_games = 32;
+  o.run.total_games = 64;
   o.given = {"games"};
+  o.stop_after_steps = 1;
   auto r = train(o);
+  CHECK(r.status == TrainStatus::stopped);
+  CHECK(r.step == 3);
+  o.stop_after_steps = 0;
+  o.run.total_games = 32;  // finish sooner than planned
+  r = train(o);
   CHECK(r.status == TrainStatus::done);
   CHECK(r.step == 4);
+  CHECK(load(tmp.str()).state.run.schedule.total_steps == 4);
+  o.run.total_games = 16;  // fewer than already seen
+  CHECK_THROWS_WITH_AS(train(o), doctest::Contains("already trained on 32 games"), UserError);
 }
 
 TEST_CASE("train loop: a non-finite loss stops the run and keeps the last good checkpoint") {
