@@ -68,8 +68,11 @@ GptPlan make_gpt_plan(const Config& c, int64_t M, bool bf16, bool with_backward)
   auto fwd = [&](int64_t K, int64_t N, bool bias) { return Matmul({M, K, N, false, false, bias, false}, bf16); };
   // dX[M,K] = dY[M,N] * W^T, W stored [K,N]
   auto dx = [&](int64_t K, int64_t N) { return Matmul({M, N, K, false, true, false, false}, bf16); };
-  // dW[K,N] (+)= X^T dY, X stored [M,K]
-  auto dw = [&](int64_t K, int64_t N, bool acc) { return Matmul({K, M, N, true, false, false, acc}, bf16); };
+  // dW[K,N] = X^T dY, X stored [M,K]; in f32 a tall dW as dW^T = dY^T X (see WeightGrad)
+  auto dw = [&](int64_t K, int64_t N, bool acc) {
+    if (!bf16 && K > N) return WeightGrad{Matmul({N, M, K, true, false, false, acc}, bf16), true};
+    return WeightGrad{Matmul({K, M, N, true, false, false, acc}, bf16), false};
+  };
   p.qkv = fwd(d, 3 * hd, true);
   p.attn_out = fwd(hd, d, true);
   p.mlp_in = fwd(d, dm, true);
@@ -83,7 +86,7 @@ GptPlan make_gpt_plan(const Config& c, int64_t M, bool bf16, bool with_backward)
     p.mlp_out_dx = dx(dm, d);
     p.unembed_dx = dx(d, V);
     // written, not accumulated: the caller adds them into the gradients (GPT::Impl::weight_grad)
-    p.qkv_dw = dw(d, 3 * hd, false);
+    p.qkv_dw = {Matmul({d, M, 3 * hd, true, false, false, false}, bf16), false};  // the fused layout is re-ordered after
     p.attn_out_dw = dw(hd, d, false);
     p.mlp_in_dw = dw(d, dm, false);
     p.mlp_out_dw = dw(dm, d, false);

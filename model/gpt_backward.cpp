@@ -88,7 +88,7 @@ void GPT::Impl::backward_t(const ParamBlock& p, ParamBlock& g) {
     d_mm = bias_and_mm(gb.b_Q, dqkv_, N, 3 * hd);  // b_Q, b_K, b_V are contiguous
     {
       Scope sc(P::kMatmulBwdWeights);
-      pl.qkv_dw.run(s.ln1_out.p.get(), d_mm, nullptr, dW.as<float>());
+      pl.qkv_dw.mm.run(s.ln1_out.p.get(), d_mm, nullptr, dW.as<float>());
       // fused [d, 3h, dh] -> TL [3h, d, dh], accumulating
       const float* f = dW.as<float>();
       const int64_t G = 3 * H;

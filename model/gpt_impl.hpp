@@ -233,14 +233,24 @@ struct GPT::Impl {
   }
 
   // db += column sums of dy; returns dy as a matmul input (bf16 copy in dmm, or dy itself).
-  // grads += X^T dY: the matmul writes dW, then one add. (oneDNN 2.6's f32 gemm runs the same
-  // matmul with a sum post-op at half speed on AVX2; the add costs ~0.1% of it.)
-  void weight_grad(const Matmul& mm, const void* X, const void* dY, float* grad) {
-    mm.run(X, dY, nullptr, dW.as<float>());
+  // grads += X^T dY: the matmul writes dW (or dW^T) into a scratch, then one add. (oneDNN 2.6's
+  // f32 gemm runs the same matmul with a sum post-op at lower speed on AVX2; the add is cheap.)
+  void weight_grad(const WeightGrad& wg, const void* X, const void* dY, float* grad) {
     const float* src = dW.as<float>();
-    const int64_t n = mm.shape().M * mm.shape().N;
-#pragma omp parallel for schedule(static) if (n >= (1 << 15))
-    for (int64_t i = 0; i < n; ++i) grad[i] += src[i];
+    const int64_t R = wg.mm.shape().M, C = wg.mm.shape().N;  // of the matmul's output
+    if (!wg.transposed) {
+      wg.mm.run(X, dY, nullptr, dW.as<float>());
+#pragma omp parallel for schedule(static) if (R * C >= (1 << 15))
+      for (int64_t i = 0; i < R * C; ++i) grad[i] += src[i];
+      return;
+    }
+    wg.mm.run(dY, X, nullptr, dW.as<float>());  // src = dW^T [R = N, C = K]; grad is [K, N]
+    constexpr int64_t kB = 32;                 // cache blocks of the transposed add
+#pragma omp parallel for schedule(static) if (R * C >= (1 << 15))
+    for (int64_t k0 = 0; k0 < C; k0 += kB)
+      for (int64_t n0 = 0; n0 < R; n0 += kB)
+        for (int64_t k = k0; k < std::min(C, k0 + kB); ++k)
+          for (int64_t n = n0; n < std::min(R, n0 + kB); ++n) grad[k * R + n] += src[n * C + k];
   }
 
   const void* bias_and_mm(float* db, const float* dy, int64_t N, int64_t C) {
