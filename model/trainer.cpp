@@ -314,7 +314,9 @@ TrainResult train(const TrainOptions& opt) {
     checkpoint();
   }
 
-  util::Progress bar("train", run.total_games > games_before ? run.total_games - games_before : 0, "games", talk);
+  // every step takes a whole batch, so the run ends at total_steps() * B games (>= --games)
+  const int64_t steps_left = std::max<int64_t>(0, run.total_steps() - st.step);
+  util::Progress bar("train", static_cast<uint64_t>(steps_left) * B, "games", talk);
   std::vector<data::Game> games(static_cast<size_t>(B));
   std::vector<uint8_t> tokens(static_cast<size_t>(B) * T), targets(tokens.size());
   std::vector<uint64_t> sets(run.legal_target ? tokens.size() : 0);
