@@ -14,7 +14,9 @@
 # usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]      (run by the maintainer, not CI)
 # env: PROBE_GAMES (default 3000), SHIP_MACHINE (the machine the run trained on; default: this
 #      one, from lscpu), SHIP_MACHINE_NOTE (appended to the card's training-time line),
-#      SHIP_HISTORY (a sentence on where the run started, e.g. from which earlier weights)
+#      SHIP_HISTORY (a sentence on where the run started, e.g. from which earlier weights),
+#      SHIP_PRIOR_GAMES, SHIP_PRIOR_HOURS (games and wall hours of the runs whose weights this run
+#      started from with --init-from: the card counts them in; the curve is this run's only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:?usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]}
@@ -83,9 +85,10 @@ card = {
     "batch": imp["run"]["batch"],
     "lr": imp["run"]["lr"],
     "precision": imp["run"]["precision"],
-    "games_seen": int(last["games"]),
+    "games_seen": int(last["games"]) + int(os.environ.get("SHIP_PRIOR_GAMES", "0")),
+    "games_this_run": int(last["games"]),
     "steps": int(last["step"]),
-    "train_wall_hours": round(float(last["wall_s"]) / 3600, 2),
+    "train_wall_hours": round(float(last["wall_s"]) / 3600 + float(os.environ.get("SHIP_PRIOR_HOURS", "0")), 2),
     "machine": os.environ["SHIP_MACHINE"] + f', {imp["run"]["precision"]} matmuls',
     "history": os.environ.get("SHIP_HISTORY", ""),
     "heldout": {"seed": heldout_seed, "games": ev.get("games"), "positions": ev.get("positions"),
@@ -112,7 +115,7 @@ md = f"""# The shipped Othello-GPT ({preset})
 |---|---|
 | shape | {layers} layers, d_model {cfg['d_model']}, {cfg['n_heads']} heads, d_mlp {cfg['d_mlp']}, context {cfg['n_ctx']}, vocab {cfg['d_vocab']} ({imp['parameters']:,} parameters) |
 | training | seed {card['seed']}, fresh uniformly random legal games, AdamW (peak lr {card['lr']:g}, batch {card['batch']}), {card['precision']} matmuls / f32 master weights, `--target {card['target']}` (see below){(' ' + card['history']) if card['history'] else ''} |
-| games seen | {card['games_seen']:,} ({card['steps']:,} steps) |
+| games seen | {card['games_seen']:,}{'' if card['games_seen'] == card['games_this_run'] else f" in all, {card['games_this_run']:,} in the last run"} ({card['steps']:,} steps of the last run) |
 | training time | {card['train_wall_hours']} wall-clock hours on {card['machine']}{os.environ.get('SHIP_MACHINE_NOTE', '')} |
 | weights | bf16 (model.ckpt) |
 
