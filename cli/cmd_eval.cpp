@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "data/game_file.hpp"
 #include "model/evaluate.hpp"
@@ -42,6 +43,8 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     if (a->games_file.empty() && a->random == 0)
       throw UserError("give --games FILE or --random N", kUsage);
     if (a->batch < 1) throw UserError("--batch must be at least 1", kUsage);
+    cli::require_count(a->random, 100000000, "--random");
+    cli::require_range(a->threads, 0, 4096, "--threads");
     if (a->threads > 0) omp_set_num_threads(a->threads);
     std::string path;
     auto gpt = model::load_gpt(a->model, cli::default_model_path(), a->batch,
@@ -49,6 +52,7 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     std::vector<data::Game> games;
     if (!a->games_file.empty()) {
       games = data::read_all_games(a->games_file);
+      if (games.empty()) throw UserError(a->games_file + ": no games to evaluate", kUsage);
     } else {
       games.resize(a->random);
       data::generate_games(a->seed, model::kHeldOutFirst, games.size(), games.data());

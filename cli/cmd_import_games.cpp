@@ -7,6 +7,7 @@
 #include "cli/registry.hpp"
 #include "data/game_file.hpp"
 #include "data/text_games.hpp"
+#include "util/error.hpp"
 
 namespace {
 struct Opts {
@@ -25,6 +26,14 @@ ogpt::cli::Command reg("import-games", "Read games as text (one per line) into a
   return [o]() -> int {
     using namespace ogpt;
     data::TextGames t = data::read_text_games(o->text, o->skip_bad);
+    // An empty result is almost always the wrong file (or every line skipped): say so rather
+    // than write a game file that every later command refuses.
+    if (t.games.empty())
+      throw UserError(o->text + ": no games" +
+                          (t.rejected.empty() ? std::string(" (no non-empty lines)")
+                                              : " (all " + std::to_string(t.rejected.size()) + " lines skipped as illegal)") +
+                          "; nothing written",
+                      kUsage);
     data::write_games(o->out, t.games);
     if (o->json) {
       nlohmann::json rj = nlohmann::json::array();

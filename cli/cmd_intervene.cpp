@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "interventions/case_file.hpp"
 #include "interventions/load.hpp"
@@ -57,8 +58,11 @@ InterventionOptions to_options(const Common& c) {
   o.layer = c.layer;
   o.all_later = !c.single_layer;
   o.hook_suffix = c.hook;
-  if (!(c.scale > 0)) throw UserError("--scale must be positive", kUsage);
+  cli::require_positive(c.scale, "--scale");
+  cli::require_positive(c.lr, "--lr");
+  cli::require_nonnegative(c.reg, "--reg");
   if (c.steps < 1) throw UserError("--steps must be at least 1", kUsage);
+  if (c.layer < -1) throw UserError("--layer must be >= 0 (the residual stream after that many blocks)", kUsage);
   o.linear.scale = c.scale;
   o.gradient.lr = c.lr;
   o.gradient.max_steps = c.steps;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <numeric>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "model/gpt.hpp"
 #include "model/model_path.hpp"
@@ -40,6 +41,7 @@ ogpt::cli::Command reg("predict", "The model's next-move distribution after some
   return [a]() -> int {
     using namespace ogpt;
     using namespace ogpt::othello;
+    cli::require_range(a->top, 1, 60, "--top");
     std::vector<int> squares = parse_game(a->moves);
     if (squares.empty())
       throw UserError("--moves: give at least one move (the model predicts from the first move on)", kUsage);
@@ -91,7 +93,7 @@ ogpt::cli::Command reg("predict", "The model's next-move distribution after some
     for (int sq = 0; sq < 64; ++sq)
       if (legal >> sq & 1) std::printf("%s ", square_name(sq).c_str());
     std::printf("\nmodel %s: next move (softmax over the 60 squares, padding excluded)\n", path.c_str());
-    int k = std::clamp(a->top, 1, 60);
+    const int k = a->top;
     for (int i = 0; i < k; ++i) {
       int sq = token_to_square(order[i]);
       std::printf("  %2d. %s  %7.3f%%  %s\n", i + 1, square_name(sq).c_str(), 100 * p[order[i]],

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "data/game_file.hpp"
 #include "data/labels.hpp"
@@ -55,20 +56,24 @@ void add_model_games(CLI::App* s, Common& c) {
 
 std::vector<data::Game> load_games(const Common& c) {
   if (c.random > 0) {
+    cli::require_count(c.random, 100000000, "--random");
     std::vector<data::Game> g(c.random);
     data::generate_games(c.seed, 0, g.size(), g.data());
     return g;
   }
   if (c.games_file.empty()) throw UserError("give --games FILE or --random N", kUsage);
+  if (c.max_games < 1) throw UserError("--max-games must be at least 1", kUsage);
+  std::vector<data::Game> games;
   if (c.games_file.size() > 4 && c.games_file.substr(c.games_file.size() - 4) == ".txt") {
-    auto t = data::read_text_games(c.games_file);
-    if (t.games.size() > c.max_games) t.games.resize(c.max_games);
-    return t.games;
+    games = data::read_text_games(c.games_file).games;
+    if (games.size() > c.max_games) games.resize(c.max_games);
+  } else {
+    data::GameReader reader(c.games_file);
+    std::vector<data::Game> batch;
+    while (games.size() < c.max_games && reader.next_batch(batch, c.max_games - games.size()))
+      games.insert(games.end(), batch.begin(), batch.end());
   }
-  data::GameReader reader(c.games_file);
-  std::vector<data::Game> games, batch;
-  while (games.size() < c.max_games && reader.next_batch(batch, c.max_games - games.size()))
-    games.insert(games.end(), batch.begin(), batch.end());
+  if (games.empty()) throw UserError(c.games_file + ": no games", kUsage);
   return games;
 }
 
@@ -226,14 +231,21 @@ struct EvalArgs {
   std::string probe, svg;
 };
 
+// The probe reads a hook the model has, with the model's width (else extraction would fail later
+// with an internal error, or read the wrong features).
+void check_probe_fits(const probes::Probe& p, const std::string& probe_path, const model::Config& cfg,
+                      const std::string& model_path) {
+  probes::hook_name(p.hook, 0, cfg);  // throws UserError unless the model has the hook
+  if (probes::hook_width(p.hook, cfg) != p.d)
+    throw UserError(probe_path + ": probe reads " + std::to_string(p.d) + " features at " + p.hook + ", model " +
+                    model_path + " has " + std::to_string(probes::hook_width(p.hook, cfg)));
+}
+
 int run_eval(const EvalArgs& a) {
   const probes::Probe p = probes::load_probe(a.probe);
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
-  if (probes::hook_width(p.hook, ck.params.cfg) != p.d)
-    throw UserError(a.probe + ": probe reads " + std::to_string(p.d) + " features at " + p.hook + ", model " +
-                    resolved + " has " + std::to_string(probes::hook_width(p.hook, ck.params.cfg)));
-  probes::hook_name(p.hook, 0, ck.params.cfg);  // the model has the hook
+  check_probe_fits(p, a.probe, ck.params.cfg, resolved);
   const std::vector<data::Game> games = load_games(a.c);
   const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {p.hook}));
   const std::vector<uint8_t> y = probes::make_targets(act, p.target);
@@ -281,7 +293,7 @@ int run_sweep(const SweepArgs& a) {
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
   const std::vector<data::Game> games = load_games(a.c);
-  std::filesystem::create_directories(a.out);
+  util::ensure_directory(a.out);
   probes::SweepOptions so;
   so.H = a.hidden;
   so.random_control = !a.no_control;
@@ -367,6 +379,8 @@ int run_show(const ShowArgs& a) {
   const probes::Probe p = probes::load_probe(a.probe);
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
+  check_probe_fits(p, a.probe, ck.params.cfg, resolved);
+  if (a.at < -1 || a.at == 0) throw UserError("--at must be a move number >= 1 (default: the last move)", kUsage);
   const std::vector<int> squares = othello::parse_game(a.moves);
   if (squares.empty()) throw UserError("--moves is empty: give at least one move, e.g. \"f5 d6 c3\"", kUsage);
   const data::Game g = data::game_from_squares(squares);

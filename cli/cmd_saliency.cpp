@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "interventions/load.hpp"
 #include "interventions/report.hpp"
@@ -49,7 +50,8 @@ cli::Command reg("saliency", "Latent saliency map: how much each disc's colour m
     opt.method = parse_method(a->method);
     opt.layer = a->layer;
     opt.all_later = !a->single_layer;
-    if (!(a->scale > 0)) throw UserError("--scale must be positive", kUsage);
+    cli::require_positive(a->scale, "--scale");
+    if (a->layer < -1) throw UserError("--layer must be >= 0 (the residual stream after that many blocks)", kUsage);
     opt.linear.scale = a->scale;
     const ProbeSet probes = load_probes_arg(a->probe, cli::default_model_path());
     std::string model_path;

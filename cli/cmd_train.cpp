@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "model/trainer.hpp"
 #include "util/error.hpp"
@@ -87,7 +88,13 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
     o.run.schedule.lr = a->lr;
     o.run.schedule.warmup_steps = a->warmup;
     o.run.schedule.floor_frac = a->floor;
-    if (!(a->lr > 0)) throw UserError("--lr must be positive", kUsage);
+    cli::require_positive(a->lr, "--lr");
+    cli::require_in(a->floor, 0, 1, "--lr-floor", true);
+    cli::require_in(o.run.hyper.beta1, 0, 1, "--beta1");
+    cli::require_in(o.run.hyper.beta2, 0, 1, "--beta2");
+    cli::require_positive(o.run.hyper.eps, "--eps");
+    cli::require_nonnegative(o.run.hyper.weight_decay, "--wd");
+    cli::require_nonnegative(o.run.hyper.clip, "--clip");
     if (o.run.val_games < 1) throw UserError("--val-games must be at least 1", kUsage);
     model::StopOnSignals stop_on_signals;
     model::TrainResult r = model::train(o);

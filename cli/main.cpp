@@ -1,7 +1,9 @@
 // othello-gpt: one binary, git-style subcommands. No science lives here: each subcommand parses
 // its arguments, calls the modules, and prints tables / JSON / SVG.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <map>
 
@@ -42,7 +44,18 @@ int main(int argc, char** argv) {
   }
   try {
     for (auto& [sub, act] : actions)
-      if (sub->parsed()) return act();
+      if (sub->parsed()) {
+        const int rc = act();
+        // Results on a full disk or closed pipe must not end in exit 0: stdio reports a failed
+        // write only at the flush.
+        errno = 0;
+        if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+          std::fprintf(stderr, "othello-gpt: cannot write standard output: %s\n",
+                       errno ? std::strerror(errno) : "write error");
+          return kIo;
+        }
+        return rc;
+      }
     return kUsage;
   } catch (const UserError& e) {
     std::fprintf(stderr, "othello-gpt: %s\n", e.what());

@@ -87,11 +87,23 @@ std::vector<EditCase> cases_from_bytes(const std::string& bytes, const std::stri
       if (sq > 63) r.fail("case " + std::to_string(i) + ": move " + std::to_string(k + 1) + " is not a square", r.pos - 1);
       c.moves.push_back(sq);
     }
+    othello::Board b;
     try {
-      (void)board_after(c.moves);
+      b = board_after(c.moves);
     } catch (const UserError& e) {
       r.fail("case " + std::to_string(i) + ": " + e.what(), at);
     }
+    // The kind must describe the edit: a flip turns an occupied cell to the other colour, an
+    // erase empties an occupied one (else the case would be scored as something it is not).
+    const CellState now = get_cell_state(b, c.cell);
+    const bool fits = c.kind == CaseKind::flip
+                          ? now != CellState::empty && c.target != CellState::empty && c.target != now
+                          : now != CellState::empty && c.target == CellState::empty;
+    if (!fits)
+      r.fail("case " + std::to_string(i) + ": a " + case_kind_name(c.kind) + " of " + othello::square_name(c.cell) +
+                 ", which is " + cell_state_name(now) + ", to " + cell_state_name(c.target) + " is not a " +
+                 case_kind_name(c.kind),
+             at);
     cases.push_back(std::move(c));
   }
   if (r.pos != bytes.size()) r.fail("trailing bytes after " + std::to_string(n) + " cases", r.pos);

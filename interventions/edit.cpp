@@ -96,7 +96,8 @@ void probe_read(uint8_t* out, const probes::Probe& p, const float* x) {
   }
 }
 
-double probe_input_loss(const probes::Probe& p, const float* x, const uint8_t* y, const float* w, arma::fvec* grad) {
+double probe_input_loss(const probes::Probe& p, const float* x, const uint8_t* y, const float* w, arma::fvec* grad,
+                        arma::fvec* logits) {
   const arma::fvec xv(const_cast<float*>(x), static_cast<arma::uword>(p.d), false, true);
   arma::fvec pre, hid, z;
   if (p.kind == probes::Kind::linear) {
@@ -133,6 +134,7 @@ double probe_input_loss(const probes::Probe& p, const float* x, const uint8_t* y
       *grad = p.W1.t() * dh;
     }
   }
+  if (logits) *logits = std::move(z);
   return loss;
 }
 
@@ -151,8 +153,8 @@ GradientEditResult gradient_edit(float* x, const probes::Probe& p, int cell, int
   const float lr = opt.lr_relative ? opt.lr * static_cast<float>(std::sqrt(ms / d)) : opt.lr;
   const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;  // Adam defaults (PyTorch), as Li et al.
   arma::fvec m(d, arma::fill::zeros), v(d, arma::fill::zeros), g;
-  auto p_target = [&]() {
-    const arma::fvec z = probe_logits(p, x);
+  // p(target class) from the probe's logits of the cell.
+  auto p_target = [&](const arma::fvec& z) {
     const float* zc = z.memptr() + cell * 3;
     const float mx = std::max({zc[0], zc[1], zc[2]});
     double s = 0;
@@ -160,10 +162,13 @@ GradientEditResult gradient_edit(float* x, const probes::Probe& p, int cell, int
     return static_cast<float>(std::exp(double(zc[target_class]) - mx) / s);
   };
   GradientEditResult res;
-  float pt = p_target();
+  // One probe forward per step: the loss evaluation at x gives both the gradient for the next
+  // step and the logits for the stopping test (the last gradient goes unused).
+  arma::fvec z;
+  probe_input_loss(p, x, y, w, &g, &z);
+  float pt = p_target(z);
   double b1t = 1, b2t = 1;
   while (res.steps < opt.max_steps && pt < opt.stop_prob) {
-    probe_input_loss(p, x, y, w, &g);
     b1t *= b1;
     b2t *= b2;
     for (arma::uword i = 0; i < d; ++i) {
@@ -173,7 +178,8 @@ GradientEditResult gradient_edit(float* x, const probes::Probe& p, int cell, int
       x[i] -= static_cast<float>(lr * mh / (std::sqrt(vh) + eps));
     }
     ++res.steps;
-    pt = p_target();
+    probe_input_loss(p, x, y, w, &g, &z);
+    pt = p_target(z);
   }
   uint8_t now[64];
   probe_read(now, p, x);

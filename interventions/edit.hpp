@@ -54,10 +54,11 @@ arma::fvec probe_logits(const probes::Probe& p, const float* x);
 // Per-cell argmax of the probe on x: out[64].
 void probe_read(uint8_t* out, const probes::Probe& p, const float* x);
 
-// L(x) as above for class targets y[64] and weights w[64]; grad (optional, [d]) = dL/dx.
+// L(x) as above for class targets y[64] and weights w[64]; grad (optional, [d]) = dL/dx;
+// logits (optional) = probe_logits(p, x), which the loss computes anyway.
 // Linear: dL/dx = W^T dL/dlogits. MLP: dL/dx = W1^T ((W^T dL/dlogits) * [W1 x + b1 > 0]).
 double probe_input_loss(const probes::Probe& p, const float* x, const uint8_t* y, const float* w,
-                        arma::fvec* grad = nullptr);
+                        arma::fvec* grad = nullptr, arma::fvec* logits = nullptr);
 
 struct GradientEditOptions {
   float lr = 1e-3f;         // Adam learning rate (Li et al.: 1e-3)...

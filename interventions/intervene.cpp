@@ -4,6 +4,7 @@
 #include <bit>
 #include <memory>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <set>
 
@@ -131,6 +132,24 @@ void apply_edit(float* x, const probes::Probe& p, const BoardEdit& e, othello::C
   }
 }
 
+// f(r) for r = 0..n-1 on the OpenMP threads: the rows' edits are independent, and the gradient
+// edit's Adam loop (one small probe forward and backward per step, up to 1000 steps a row and
+// layer) would otherwise run on one core. The first exception is rethrown on the caller's thread.
+template <class F>
+void for_each_row(int n, const F& f) {
+  std::exception_ptr err;
+#pragma omp parallel for schedule(dynamic)
+  for (int r = 0; r < n; ++r) {
+    try {
+      f(r);
+    } catch (...) {
+#pragma omp critical(ogpt_edit_rows)
+      if (!err) err = std::current_exception();
+    }
+  }
+  if (err) std::rethrow_exception(err);
+}
+
 void read_probs(Prediction& out, const float* logits_row, int V) {
   // Softmax over the move tokens 1..V-1 (padding excluded), in double for stability.
   float mx = -INFINITY;
@@ -181,14 +200,14 @@ std::vector<Prediction> run_model(model::GPT& gpt, const std::vector<std::vector
         const auto& act = clean.cache.at(layers[li].probe->hook);
         auto& dl = (*deltas)[li];
         dl.assign(static_cast<size_t>(B) * d, 0.0f);
-        for (int r = 0; r < B; ++r) {
+        for_each_row(B, [&](int r) {
           const auto& e = edits[first + r];
-          if (e.cells.empty()) continue;
+          if (e.cells.empty()) return;
           const float* x0 = act.data.data() + (static_cast<size_t>(r) * T + last[r]) * d;
           std::vector<float> x1(x0, x0 + d);
           apply_edit(x1.data(), *layers[li].probe, e, to_move[first + r], opt);
           for (int i = 0; i < d; ++i) dl[static_cast<size_t>(r) * d + i] = x1[i] - x0[i];
-        }
+        });
         hooks.edits[layers[li].hook] = [deltas, li, last, d, T, B](model::TensorView v) {
           for (int r = 0; r < B; ++r) {
             float* x = v.data + (static_cast<size_t>(r) * T + last[r]) * d;
@@ -201,11 +220,11 @@ std::vector<Prediction> run_model(model::GPT& gpt, const std::vector<std::vector
       for (auto& L : layers) {
         const probes::Probe* p = L.probe;
         hooks.edits[L.hook] = [p, &edits, &to_move, &opt, first, last, d, T, B](model::TensorView v) {
-          for (int r = 0; r < B; ++r) {
+          for_each_row(B, [&](int r) {
             const auto& e = edits[first + r];
-            if (e.cells.empty()) continue;
+            if (e.cells.empty()) return;
             apply_edit(v.data + (static_cast<size_t>(r) * T + last[r]) * d, *p, e, to_move[first + r], opt);
-          }
+          });
         };
       }
     }

@@ -2,6 +2,7 @@
 
 #include <cereal/archives/binary.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -140,6 +141,12 @@ LoadedCheckpoint parse_checkpoint(std::string_view bytes, const std::string& pat
         ar(cereal::binary_data(half.data(), s.numel * 2));
         for (size_t i = 0; i < s.numel; ++i) x[i] = bf16_to_float(half[i]);
       }
+      // A diverged run's weights pass every checksum; every command would then print NaN.
+      for (size_t i = 0; i < s.numel; ++i)
+        if (!std::isfinite(x[i]))
+          throw fail("tensor '" + name + "' holds a non-finite value (" + std::to_string(x[i]) + ") at element " +
+                         std::to_string(i) + ": the weights of a diverged run?",
+                     at + i * es);
     }
     uint64_t n;
     at = is.tellg();

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "data/game.hpp"
 #include "util/error.hpp"
 
 namespace ogpt::model {
@@ -30,7 +31,15 @@ std::string resolve_model_path(const std::string& arg, const std::string& defaul
 LoadedCheckpoint load_model(const std::string& arg, const std::string& default_dir, std::string* resolved) {
   std::string path = resolve_model_path(arg, default_dir);
   if (resolved) *resolved = path;
-  return load_checkpoint(path);
+  LoadedCheckpoint ck = load_checkpoint(path);
+  // The checkpoint format holds any shape (tests use tiny contexts); the commands that feed it
+  // games need the token scheme's: 59 moves in, 61 tokens.
+  const Config& c = ck.params.cfg;
+  if (c.n_ctx != data::kContext || c.d_vocab != Config{}.d_vocab)
+    throw UserError(path + ": a model with context " + std::to_string(c.n_ctx) + " and vocabulary " +
+                    std::to_string(c.d_vocab) + "; Othello-GPT games need context " + std::to_string(data::kContext) +
+                    " and vocabulary " + std::to_string(Config{}.d_vocab));
+  return ck;
 }
 
 std::unique_ptr<GPT> load_gpt(const std::string& arg, const std::string& default_dir, int max_batch,

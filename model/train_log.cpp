@@ -49,18 +49,44 @@ std::vector<LogRow> parse_log_csv(const std::string& text, const std::string& pa
       if (in.peek() == EOF) break;
       throw UserError(path + ": line " + std::to_string(lineno) + ": expected 10 fields");
     }
-    auto num = [&](const std::string& s) { return s.empty() ? NAN : std::strtod(s.c_str(), nullptr); };
+    // Empty = not measured at this step (NaN); anything else must be a number in full. A bad
+    // field on the last line is a line cut short by a kill mid-write, as above: dropped.
+    const bool last_line = in.peek() == EOF;
+    bool cut = false;
+    auto bad = [&](int k) {
+      if (last_line) {
+        cut = true;
+        return;
+      }
+      throw UserError(path + ": line " + std::to_string(lineno) + ": field " + std::to_string(k + 1) + " ('" + f[k] +
+                      "') is not a number");
+    };
+    auto num = [&](int k) {
+      const std::string& s = f[k];
+      if (s.empty()) return double(NAN);
+      char* end = nullptr;
+      const double v = std::strtod(s.c_str(), &end);
+      if (end == s.c_str() || *end != '\0') bad(k);
+      return v;
+    };
+    auto integer = [&](int k) {
+      char* end = nullptr;
+      const long long v = std::strtoll(f[k].c_str(), &end, 10);
+      if (f[k].empty() || *end != '\0' || v < 0) bad(k);
+      return v;
+    };
     LogRow r;
-    r.step = std::strtoll(f[0].c_str(), nullptr, 10);
-    r.games = std::strtoull(f[1].c_str(), nullptr, 10);
-    r.wall_s = num(f[2]);
-    r.lr = num(f[3]);
-    r.train_loss = num(f[4]);
-    r.train_excess = num(f[5]);
-    r.val_loss = num(f[6]);
-    r.val_excess = num(f[7]);
-    r.val_legal_top1 = num(f[8]);
-    r.grad_norm = num(f[9]);
+    r.step = integer(0);
+    r.games = static_cast<uint64_t>(integer(1));
+    r.wall_s = num(2);
+    r.lr = num(3);
+    r.train_loss = num(4);
+    r.train_excess = num(5);
+    r.val_loss = num(6);
+    r.val_excess = num(7);
+    r.val_legal_top1 = num(8);
+    r.grad_norm = num(9);
+    if (cut) break;
     rows.push_back(r);
   }
   return rows;

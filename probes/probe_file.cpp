@@ -244,7 +244,7 @@ std::vector<float> read_npy(const std::string& path, std::vector<size_t>* shape)
 }
 
 std::vector<std::string> export_probe_npy(const Probe& p, const std::string& dir) {
-  std::filesystem::create_directories(dir);
+  util::ensure_directory(dir);
   std::vector<std::string> out;
   auto w = [&](const std::string& name, const float* data, std::vector<size_t> shape) {
     out.push_back((std::filesystem::path(dir) / name).string());

@@ -102,4 +102,13 @@ std::string read_file(const std::string& path) {
   return std::move(ss).str();
 }
 
+void ensure_directory(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  if (fs::exists(dir, ec)) throw IoError(dir + ": exists and is not a directory");
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError("cannot create directory " + dir + ": " + ec.message());
+}
+
 }  // namespace ogpt::util

@@ -35,6 +35,10 @@ class AtomicWriter {
   bool committed_ = false;
 };
 
+// Creates directory `dir` (and its parents) unless it exists; throws IoError naming it when it
+// cannot, e.g. when a plain file has that name.
+void ensure_directory(const std::string& dir);
+
 // Reads a whole file; throws IoError naming the path if it cannot be opened or read.
 std::string read_file(const std::string& path);
 

@@ -1,0 +1,179 @@
+// Option values and inputs that parse but mean nothing: each must be refused with a one-line
+// message and a non-zero exit code, never run as something else (NaN results, an empty table,
+// a crash, a silently clamped value, output lost on a full disk).
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "data/game_file.hpp"
+#include "data/generate.hpp"
+#include "interventions/case_file.hpp"
+#include "model/checkpoint.hpp"
+#include "model/config.hpp"
+#include "model/params.hpp"
+#include "tests/cli_run.hpp"
+#include "tests/temp_dir.hpp"
+#include "util/error.hpp"
+
+using ogpt::test::run_cli;
+using ogpt::test::TempDir;
+
+namespace {
+const std::string kShipped = std::string(OGPT_SOURCE_DIR) + "/data/default";
+
+// Exit code and merged output of one command line.
+struct Ran {
+  int rc;
+  std::string out;
+};
+Ran ran(const std::string& args) {
+  Ran r{-1, ""};
+  r.out = run_cli(args, &r.rc, true);
+  return r;
+}
+
+void expect_refused(const std::string& args, int rc, const std::string& needle) {
+  const Ran r = ran(args);
+  INFO("othello-gpt " << args << "\n" << r.out);
+  CHECK(r.rc == rc);
+  CHECK(r.out.find(needle) != std::string::npos);
+  CHECK(r.out.find("internal error") == std::string::npos);
+}
+
+std::string tiny_model(const TempDir& t, const std::string& name, int n_ctx, bool poison) {
+  ogpt::model::Config c = ogpt::model::preset("2x64");
+  c.n_ctx = n_ctx;
+  ogpt::model::ParamBlock p(c);
+  ogpt::model::init_params(p, 1);
+  if (poison) p.data[12345] = NAN;
+  const std::string path = t.str(name);
+  ogpt::model::save_checkpoint(path, p, ogpt::model::WeightDtype::f32);
+  return path;
+}
+
+std::string some_games(const TempDir& t, int n) {
+  std::vector<ogpt::data::Game> g(n);
+  ogpt::data::generate_games(5, 0, g.size(), g.data());
+  std::string name = "g";  // (built in steps: gcc 12 warns falsely on "g" + to_string(n) + ...)
+  name += std::to_string(n);
+  name += ".games";
+  const std::string path = t.str(name);
+  ogpt::data::write_games(path, g);
+  return path;
+}
+}  // namespace
+
+TEST_CASE("refusals: models the game commands cannot feed, or whose weights are not finite") {
+  TempDir t("refuse_models");
+  // A context of 5 would have overrun eval's token buffer (59 tokens a game).
+  const std::string ctx5 = tiny_model(t, "ctx5.ckpt", 5, false);
+  expect_refused("eval --model " + ctx5 + " --random 2", 3, "context 5");
+  expect_refused("predict --model " + ctx5 + " --moves f5", 3, "Othello-GPT games need context 59");
+  // NaN weights pass the checksum (a diverged run); every prediction would be NaN.
+  const std::string nan = tiny_model(t, "nan.ckpt", 59, true);
+  expect_refused("predict --model " + nan + " --moves f5", 3, "non-finite");
+  // and the same model without the NaN is accepted: the check is about the value
+  const std::string ok = tiny_model(t, "ok.ckpt", 59, false);
+  CHECK(ran("predict --model " + ok + " --moves f5 --json").rc == 0);
+}
+
+TEST_CASE("refusals: non-finite, negative and out-of-range option values") {
+  const std::string m = "--moves \"f5 d6 c3 d3\" ";
+  expect_refused("intervene " + m + "--cell e4 --to mine --scale inf", 2, "--scale");
+  expect_refused("intervene " + m + "--cell e4 --to mine --method gradient --lr nan", 2, "--lr");
+  expect_refused("intervene " + m + "--cell e4 --to mine --method gradient --reg -1", 2, "--reg");
+  expect_refused("intervene " + m + "--cell e4 --to mine --layer -5", 2, "--layer");
+  expect_refused("saliency " + m + "--out /dev/null --scale inf", 2, "--scale");
+  expect_refused("predict " + m + "--top 0", 2, "--top");
+  expect_refused("predict " + m + "--top 61", 2, "--top");
+  expect_refused("eval --random -1", 2, "a negative number?");
+  expect_refused("eval --random 2 --threads -3", 2, "--threads");
+  expect_refused("probe show --probe " + kShipped + "/probes/linear-mine-theirs-L6.probe " + m + "--at -3", 2, "--at");
+  TempDir t("refuse_train");
+  const std::string tr = "train --preset 2x64 --games 8 --out " + t.str("run") + " ";
+  expect_refused(tr + "--lr inf", 2, "--lr");
+  expect_refused(tr + "--beta1 1.5", 2, "--beta1");
+  expect_refused(tr + "--beta2 -0.1", 2, "--beta2");
+  expect_refused(tr + "--eps 0", 2, "--eps");
+  expect_refused(tr + "--wd nan", 2, "--wd");
+  expect_refused(tr + "--lr-floor 2", 2, "--lr-floor");
+  CHECK(!std::filesystem::exists(t.str("run/latest.ckpt")));
+}
+
+TEST_CASE("refusals: empty inputs are not reported as results") {
+  TempDir t("refuse_empty");
+  const std::string empty = some_games(t, 0);
+  expect_refused("eval --games " + empty, 2, "no games");
+  expect_refused("probe eval --probe " + kShipped + "/probes/linear-mine-theirs-L6.probe --games " + empty, 2,
+                 "no games");
+  expect_refused("probe eval --probe " + kShipped + "/probes/linear-mine-theirs-L6.probe --games " +
+                     some_games(t, 3) + " --max-games 0",
+                 2, "--max-games");
+  { std::ofstream(t.str("empty.txt")) << "\n\n"; }
+  expect_refused("import-games --text " + t.str("empty.txt") + " --out " + t.str("e.games"), 2, "no games");
+  CHECK(!std::filesystem::exists(t.str("e.games")));
+}
+
+TEST_CASE("refusals: a probe for a layer the model lacks, an --out that is a file") {
+  TempDir t("refuse_probe");
+  const std::string probe = kShipped + "/probes/linear-mine-theirs-L6.probe";
+  // The 2-layer model has no blocks.5: before, extraction failed with an internal error.
+  expect_refused("probe show --probe " + probe + " --model " + tiny_model(t, "m.ckpt", 59, false) +
+                     " --moves \"f5 d6\"",
+                 2, "has no hook 'blocks.5.hook_resid_post'");
+  { std::ofstream(t.str("file.txt")) << "keep me\n"; }
+  expect_refused("probe export --probe " + probe + " --out " + t.str("file.txt"), 4, "not a directory");
+  std::ifstream in(t.str("file.txt"));
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "keep me");
+}
+
+TEST_CASE("refusals: a case file whose kind does not describe its edit") {
+  TempDir t("refuse_cases");
+  using namespace ogpt::interventions;
+  EditCase c;
+  c.moves = {37};  // f5: black has played, white to move; a1 is empty
+  c.cell = 0;
+  c.target = CellState::mine;
+  c.kind = CaseKind::flip;  // a flip of an empty cell is not a flip
+  save_cases(t.str("bad.cases"), {c});
+  expect_refused("intervene bench --cases-file " + t.str("bad.cases"), 3, "is not a flip");
+  CHECK_THROWS_WITH_AS(load_cases(t.str("bad.cases")), doctest::Contains("a1, which is empty"), ogpt::UserError);
+  // e4 (square 28) after f5 is black's, i.e. "theirs" for white: flipping it to mine is a flip
+  c.cell = 28;
+  save_cases(t.str("good.cases"), {c});
+  CHECK(load_cases(t.str("good.cases")).size() == 1);
+}
+
+TEST_CASE("refusals: results written to a full disk on stdout, and junk in a training log") {
+  TempDir t("refuse_io");
+  const std::string g = some_games(t, 3);
+  if (std::filesystem::exists("/dev/full")) {
+    // stdout to the full device, stderr to a file (run_cli would send both to the same place)
+    const std::string cmd = std::string(OGPT_CLI) + " export-games -i " + g + " >/dev/full 2>" + t.str("err.txt");
+    const int st = std::system(cmd.c_str());
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 4);
+    std::ifstream in(t.str("err.txt"));
+    std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(err.find("cannot write standard output") != std::string::npos);
+    CHECK(ran("export-games -i " + g + " > /dev/null").rc == 0);
+  } else {
+    MESSAGE("no /dev/full here: the full-disk check of stdout is skipped");
+  }
+  std::filesystem::create_directories(t.str("run"));
+  {
+    std::ofstream(t.str("run/log.csv"))
+        << "step,games,wall_s,lr,train_loss,train_excess,val_loss,val_excess,val_legal_top1,grad_norm\n"
+        << "0,0,0.0,1e-5,4.1,2.1,,,,0.5\n"
+        << "10,1280,x1.5,1e-4,3.9,1.9,,,,0.4\n"
+        << "20,2560,3.0,1e-4,3.8,1.8,,,,0.4\n";
+  }
+  expect_refused("curves " + t.str("run") + " --out " + t.str("c.svg"), 3, "line 3: field 3 ('x1.5')");
+}
