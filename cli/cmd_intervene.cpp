@@ -286,7 +286,8 @@ int run_bench(const Common& c, const BenchArgs& b) {
     for (auto& r : rows)
       j.push_back({{"method", r.method}, {"kind", r.kind}, {"set", r.set}, {"cases", r.cases},
                    {"errors_mean", r.errors_mean}, {"errors_ci95", r.errors_ci95}, {"null_mean", r.null_mean},
-                   {"null_ci95", r.null_ci95}, {"legal_changed_mean", r.changed_mean}, {"exact", r.reached},
+                   {"null_ci95", r.null_ci95}, {"unedited_mean", r.unedited_mean},
+                   {"legal_changed_mean", r.changed_mean}, {"exact", r.reached},
                    {"prefix_mean", r.prefix_mean}, {"proven", r.proven}});
     std::printf("%s\n", j.dump().c_str());
     return 0;
@@ -295,14 +296,15 @@ int run_bench(const Common& c, const BenchArgs& b) {
     std::printf("model %s, %d cases per set, seed %llu\n", model_path.c_str(), b.cases, (unsigned long long)b.seed);
   else
     std::printf("model %s, cases from %s\n", model_path.c_str(), b.cases_file.c_str());
-  std::printf("%-9s %-6s %-12s %6s  %-17s %-13s %8s %7s %7s %7s\n", "method", "kind", "set", "cases",
-              "errors (95% CI)", "null (95% CI)", "changed", "exact", "prefix", "proven");
+  std::printf("%-9s %-6s %-12s %6s  %-17s %-13s %8s %8s %7s %7s %7s\n", "method", "kind", "set", "cases",
+              "errors (95% CI)", "null (95% CI)", "unedited", "changed", "exact", "prefix", "proven");
   for (auto& r : rows)
-    std::printf("%-9s %-6s %-12s %6d  %6.3f +- %-6.3f  %5.2f +- %-4.2f %8.2f %6.1f%% %7.1f %6.1f%%\n", r.method.c_str(),
-                r.kind.c_str(), r.set.c_str(), r.cases, r.errors_mean, r.errors_ci95, r.null_mean, r.null_ci95,
-                r.changed_mean, 100.0 * r.reached, r.prefix_mean, 100.0 * r.proven);
+    std::printf("%-9s %-6s %-12s %6d  %6.3f +- %-6.3f  %5.2f +- %-4.2f %8.2f %8.2f %6.1f%% %7.1f %6.1f%%\n",
+                r.method.c_str(), r.kind.c_str(), r.set.c_str(), r.cases, r.errors_mean, r.errors_ci95, r.null_mean,
+                r.null_ci95, r.unedited_mean, r.changed_mean, 100.0 * r.reached, r.prefix_mean, 100.0 * r.proven);
   std::printf("errors = false positives + false negatives of the top-N (N = legal moves after the edit); null = the "
-              "unedited model against the edited board; changed = squares whose legality the edit changes; exact = cases "
+              "unedited model against the edited board; unedited = the unedited model against the unedited board "
+              "(the model's own error: the floor an edit can reach); changed = squares whose legality the edit changes; exact = cases "
               "with 0 errors; prefix = mean moves played; proven = set membership proven (witness game found, or "
               "search exhausted; otherwise no witness within --max-nodes)\n"
               "cases: a random game, a prefix length uniform in 1..59, a cell uniform among the occupied ones; only "

@@ -22,7 +22,10 @@ using othello::Bitboard;
 namespace {
 std::string layer_list(const std::map<int, probes::Probe>& m) {
   std::string s;
-  for (auto& [l, p] : m) s += (s.empty() ? "" : ",") + std::to_string(l);
+  for (auto& [l, p] : m) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(l);
+  }
   return s.empty() ? "none" : s;
 }
 bool is_board_basis(const probes::Probe& p) {
@@ -271,6 +274,7 @@ std::vector<CaseResult> run_cases(model::GPT& gpt, const ProbeSet& probes, const
       r.null_predicted = top_n_squares(r.before.probs, n_after);
       r.errors = count_errors(r.predicted_after, r.truth.legal_after);
       r.null_errors = count_errors(r.null_predicted, r.truth.legal_after);
+      r.unedited_errors = count_errors(r.predicted_before, r.truth.legal_before);
     }
     if (progress) progress(first + n);
   }

@@ -85,6 +85,7 @@ struct CaseResult {
   othello::Bitboard null_predicted = 0;    // top-N before the edit, N = |legal_after|
   int errors = 0;       // predicted_after vs legal_after
   int null_errors = 0;  // null_predicted vs legal_after (the unedited model)
+  int unedited_errors = 0;  // predicted_before vs legal_before: the model's own error, no edit anywhere
 };
 // Runs the cases (unusable ones must have been filtered: throws UserError naming the case).
 // progress (optional) is called with the number of cases done. before (optional): the unedited

@@ -139,8 +139,9 @@ BenchRow summarise(const std::string& method, const std::string& kind, const std
   BenchRow row{method, kind, set};
   row.cases = static_cast<int>(results.size());
   if (results.empty()) return row;
-  double se = 0, se2 = 0, sn = 0, sn2 = 0, ch = 0, ok = 0;
+  double se = 0, se2 = 0, sn = 0, sn2 = 0, ch = 0, ok = 0, su = 0;
   for (auto& r : results) {
+    su += r.unedited_errors;
     se += r.errors;
     se2 += double(r.errors) * r.errors;
     sn += r.null_errors;
@@ -158,6 +159,7 @@ BenchRow summarise(const std::string& method, const std::string& kind, const std
   row.errors_ci95 = ci(se, se2);
   row.null_mean = sn / n;
   row.null_ci95 = ci(sn, sn2);
+  row.unedited_mean = su / n;
   row.changed_mean = ch / n;
   row.reached = ok / n;
   return row;

@@ -31,6 +31,9 @@ struct BenchRow {
   int cases = 0;
   double errors_mean = 0, errors_ci95 = 0;  // half-width of the normal 95% interval, 1.96 sd/sqrt(n)
   double null_mean = 0, null_ci95 = 0;
+  // The unedited model against the unedited board: the floor an edit can hope to reach. For a
+  // model that has not learnt the rules well, errors near this (not 0) mean the edit worked.
+  double unedited_mean = 0;
   double changed_mean = 0;   // mean |legal_after xor legal_before| of the cases (how much the edit matters)
   double reached = 0;        // fraction of cases whose top-N after the edit is exactly right
   // How the cases were drawn (filled by the caller from the EditCases): mean prefix length and

@@ -241,16 +241,19 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   o << ", with the probes in <code>" << util::xml_escape(t.probe_path)
     << "</code>. Then we compare the model's top-N moves with the legal moves of the <i>edited</i> board. "
        "Errors = squares predicted but not legal + legal but not predicted. The null baseline is the unedited "
-       "model scored against the edited board: how wrong it would be if the edit did nothing. Reachable cases "
+       "model scored against the edited board: how wrong it would be if the edit did nothing. <i>Unedited</i> is the "
+       "unedited model scored against the unedited board: the model's own error, the floor an edit can reach (near "
+       "0 for a model that has learnt the rules). Reachable cases "
        "are edited boards that a legal game can produce; unreachable ones cannot arise in play, so the model "
        "cannot have memorised them.</p>\n";
   o << "<table>\n<tr><th class=\"l\">method</th><th class=\"l\">kind</th><th class=\"l\">set</th><th>cases</th>"
-       "<th>errors per case</th><th>95% CI</th><th>null</th><th>null 95% CI</th><th>exact</th></tr>\n";
+       "<th>errors per case</th><th>95% CI</th><th>null</th><th>null 95% CI</th><th>unedited</th><th>exact</th></tr>\n";
   for (auto& r : b.rows)
     o << "<tr><td class=\"l\">" << util::xml_escape(r.method) << "</td><td class=\"l\">" << util::xml_escape(r.kind) << "</td><td class=\"l\">"
       << util::xml_escape(r.set) << "</td><td>" << r.cases << "</td><td>" << num(bench_cell_id(r, "errors"), fmt_err(r.errors_mean))
       << "</td><td>&plusmn; " << num(bench_cell_id(r, "ci"), fmt_err(r.errors_ci95)) << "</td><td>"
       << num(bench_cell_id(r, "null"), fmt_err(r.null_mean)) << "</td><td>&plusmn; " << fmt_err(r.null_ci95) << "</td><td>"
+      << num(bench_cell_id(r, "unedited"), fmt_err(r.unedited_mean)) << "</td><td>"
       << num(bench_cell_id(r, "exact"), fmt_pct(r.reached)) << "%</td></tr>\n";
   o << "</table>\n<p class=\"note\">" << b.cases.size() << " cases from stream " << t.opt.seed << " (" << t.opt.cases
     << " per kind and set); only edits that change the legal set. Exact = cases with no error at all. Nanda et al. "

@@ -159,6 +159,7 @@ TEST_CASE("intervention cases: errors and null errors follow the engine's legal 
     CHECK(std::popcount(r.predicted_after) == std::popcount(g.legal_after));
     CHECK(r.errors == top_n_errors(r.after.probs, g.legal_after));
     CHECK(r.null_errors == top_n_errors(r.before.probs, g.legal_after));
+    CHECK(r.unedited_errors == top_n_errors(r.before.probs, g.legal_before));
   }
   // The first case's edited legal set is hand-checked elsewhere: c6 d6 e6 f6 g6.
   CHECK(std::popcount(res[0].truth.legal_after) == 5);
@@ -170,6 +171,9 @@ TEST_CASE("intervention cases: errors and null errors follow the engine's legal 
   double mean = 0;
   for (auto& r : res) mean += r.errors / 3.0;
   CHECK(row.errors_mean == doctest::Approx(mean));
+  double unedited = 0;
+  for (auto& r : res) unedited += r.unedited_errors / 3.0;
+  CHECK(row.unedited_mean == doctest::Approx(unedited));
   CHECK(bench_svg({row}, "t").find("<svg") == 0);
 }
 

@@ -136,6 +136,9 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
     CHECK(by_id(html, r["id"].get<std::string>()) == ogpt::report::fmt_err(r["errors_mean"].get<double>()));
     const std::string id = r["id"].get<std::string>();
     CHECK(by_id(html, id.substr(0, id.size() - 6) + "null") == ogpt::report::fmt_err(r["null_mean"].get<double>()));
+    CHECK(by_id(html, id.substr(0, id.size() - 6) + "unedited") ==
+          ogpt::report::fmt_err(r["unedited_mean"].get<double>()));
+    CHECK(r["unedited_mean"].get<double>() >= 0);
   }
   CHECK(cases == b["cases"].get<int>());
   CHECK(cases == 16);
