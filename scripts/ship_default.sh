@@ -15,8 +15,10 @@
 # env: PROBE_GAMES (default 3000), SHIP_MACHINE (the machine the run trained on; default: this
 #      one, from lscpu), SHIP_MACHINE_NOTE (appended to the card's training-time line),
 #      SHIP_HISTORY (a sentence on where the run started, e.g. from which earlier weights),
-#      SHIP_PRIOR_GAMES, SHIP_PRIOR_HOURS (games and wall hours of the runs whose weights this run
-#      started from with --init-from: the card counts them in; the curve is this run's only)
+#      SHIP_PRIOR_LOG (the log.csv of the runs whose weights this run started from with
+#      --init-from, e.g. data/default/log.csv: it is joined in front of this run's log, steps,
+#      games and hours offset, so the card counts every game and the curve shows the whole history),
+#      SHIP_PRIOR_GAMES, SHIP_PRIOR_HOURS (the same counts by hand, where no prior log is kept)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:?usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]}
@@ -43,7 +45,14 @@ rm -rf "$new"
 mkdir -p "$new/probes"
 echo "== weights (bf16)"
 "$bin" import --from "$run/latest.ckpt" --out "$new/model.ckpt" --dtype bf16 --json > "$new/.import.json"
-cp "$run/log.csv" "$run/curve.svg" "$new/"
+if [ -n "${SHIP_PRIOR_LOG:-}" ]; then
+  python3 scripts/join_logs.py "$SHIP_PRIOR_LOG" "$run/log.csv" "$new/log.csv"
+  "$bin" curves "$new/log.csv" --out "$new/curve.svg" --title "default model" > /dev/null
+  prior=$(python3 -c 'import csv,sys; r=list(csv.DictReader(open(sys.argv[1])))[-1]; print(r["games"], float(r["wall_s"]) / 3600)' "$SHIP_PRIOR_LOG")
+  export SHIP_PRIOR_GAMES=${prior% *} SHIP_PRIOR_HOURS=${prior#* } SHIP_JOINED=1
+else
+  cp "$run/log.csv" "$run/curve.svg" "$new/"
+fi
 layers=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["n_layers"])' "$new/.import.json")
 
 echo "== held-out quality: $heldout fresh games of stream $heldout_seed"
@@ -66,9 +75,10 @@ import csv, datetime, json, os, sys
 run, new, heldout_seed, probe_seed, probe_games = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 imp = json.load(open(f"{new}/.import.json"))
 ev = json.load(open(f"{new}/.eval.json"))
-rows = list(csv.DictReader(open(f"{run}/log.csv")))
+rows = list(csv.DictReader(open(f"{run}/log.csv")))  # this run's own log
 last = rows[-1]
-vals = [r for r in rows if r["val_loss"]]
+joined = list(csv.DictReader(open(f"{new}/log.csv")))  # with the prior runs' when SHIP_PRIOR_LOG
+vals = [r for r in joined if r["val_loss"]]
 cfg = imp["config"]
 layers = cfg["n_layers"]
 probes = {}
@@ -109,7 +119,7 @@ h = card["heldout"]
 pct = lambda v: f"{100 * v:.2f}%"
 md = f"""# The shipped Othello-GPT ({preset})
 
-{'Meets' if card['meets_bars'] else '**Does not yet meet**'} the quality bar (legal top-1 >= 99.95%, excess loss <= 0.02 nats/move, linear mine/theirs probe >= 99%).{'' if card['meets_bars'] else ' This is an interim model from a run still in progress; it is replaced when the run ends.'}
+{'Meets' if card['meets_bars'] else '**Does not yet meet**'} the quality bar (legal top-1 >= 99.95%, excess loss <= 0.02 nats/move, linear mine/theirs probe >= 99%).{'' if card['meets_bars'] else ' It is the best model this project has trained so far; the README says how to continue its training.'}
 
 | | |
 |---|---|
