@@ -31,7 +31,7 @@ struct Common {
   std::string model, probe, method = "linear", hook;
   int layer = -1;
   bool single_layer = false;
-  float scale = 1.0f, lr = 1e-3f, reg = 0.2f;
+  float scale = interventions::LinearEditOptions{}.scale, lr = 1e-3f, reg = 0.2f;
   int steps = 1000;
   bool json = false;
 };
@@ -45,7 +45,7 @@ void add_common(CLI::App& app, Common& c) {
   app.add_flag("--single-layer", c.single_layer, "Edit only the start layer (default: it and every later layer)");
   app.add_option("--hook", c.hook, "Edit blocks.{L-1}.<HOOK> (e.g. hook_attn_out) by the change computed at the probe's "
                                   "hook, instead of editing the probe's hook itself");
-  app.add_option("--scale", c.scale, "Linear edit: new gap = scale x old gap on the target side (1 = reflection)");
+  app.add_option("--scale", c.scale, "Linear edit: new gap = scale x old gap, moved to the target side (1 = reflection; default 4)");
   app.add_option("--steps", c.steps, "Gradient edit: most Adam steps per layer");
   app.add_option("--lr", c.lr, "Gradient edit: Adam learning rate, times the RMS of the activation");
   app.add_option("--reg", c.reg, "Gradient edit: weight of the other 63 cells (reg_strg)");

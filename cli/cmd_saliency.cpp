@@ -23,7 +23,7 @@ using namespace ogpt::interventions;
 struct Args {
   std::string model, probe, moves, out, method = "linear", move;
   int layer = -1;
-  float scale = 1.0f;
+  float scale = interventions::LinearEditOptions{}.scale;
   bool single_layer = false, json = false;
 };
 
@@ -37,7 +37,7 @@ cli::Command reg("saliency", "Latent saliency map: how much each disc's colour m
   sub.add_option("--method", a->method, "Flip method: linear or gradient");
   sub.add_option("--layer", a->layer, "Start layer (default n_layers/2)");
   sub.add_flag("--single-layer", a->single_layer, "Edit only the start layer");
-  sub.add_option("--scale", a->scale, "Linear edit scale (1 = reflection)");
+  sub.add_option("--scale", a->scale, "Linear edit scale (1 = reflection; default 4)");
   sub.add_option("--move", a->move, "Attribute this move instead of the model's top-1 (e.g. c4)");
   sub.add_flag("--json", a->json, "Also print the map as JSON");
   return [a]() -> int {

@@ -42,14 +42,22 @@ void linear_edit(float* x, const probes::Probe& p, int cell, int target_class, c
   if (nf == 0 || ne == 0) throw UserError("the probe's direction for cell " + std::to_string(cell) + " is zero");
   const double g = dot(gp.f, x) + gp.f_bias;
   const double h = dot(gp.e, x) + gp.e_bias;
-  const double s = opt.scale, m = opt.margin;
+  const double m = opt.margin;
+  // The new magnitude of a gap whose target sign is sigma: scale x |gap| when the gap is on the
+  // other side, |gap| when it already reads the target (at least the margin either way). Scaling
+  // a gap that already reads the target would compound over the later layers of an all-later
+  // edit (each layer's probe reads the push of the layer before and would scale it again).
+  auto target_gap = [&](double gap, double sigma) {
+    const double s = sigma * gap < 0 ? opt.scale : 1.0;
+    return sigma * std::max(s * std::fabs(gap), m);
+  };
   if (target_class == 0) {  // to empty: move along e only
-    const double h2 = std::max(s * std::fabs(h), m);
+    const double h2 = target_gap(h, +1.0);
     axpy(x, (h2 - h) / (ne * ne), gp.e);
     return;
   }
   const double sigma = target_class == 1 ? 1.0 : -1.0;
-  const double g2 = sigma * std::max(s * std::fabs(g), m);
+  const double g2 = target_gap(g, sigma);
   // Does the probe read the cell as empty now? Then make it occupied as well.
   const arma::fvec logits = probe_logits(p, x);
   const arma::uword r = static_cast<arma::uword>(cell) * 3;
@@ -61,7 +69,7 @@ void linear_edit(float* x, const probes::Probe& p, int cell, int target_class, c
   // x' = x + a*e/|e| + b*f/|f| with h(x') = h2 and g(x') = g2:
   //   [ |e|        e.f/|f| ] [a]   [h2 - h]
   //   [ f.e/|e|    |f|     ] [b] = [g2 - g]
-  const double h2 = -std::max(s * std::fabs(h), m);
+  const double h2 = target_gap(h, -1.0);
   const double ef = arma::dot(gp.e, gp.f);
   const double a11 = ne, a12 = ef / nf, a21 = ef / ne, a22 = nf;
   const double det = a11 * a22 - a12 * a21;

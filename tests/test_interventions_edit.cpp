@@ -111,7 +111,8 @@ TEST_CASE("linear edit: erase moves along the empty direction, empty to occupied
     std::vector<float> y = x;
     if (now != 0) {
       linear_edit(y.data(), p, cell, 0, opt);
-      CHECK(gap(gp.e, gp.e_bias, y) == doctest::Approx(std::max(2.0 * std::fabs(gap(gp.e, gp.e_bias, x)), 1.0)).epsilon(1e-3));
+      const double h0 = gap(gp.e, gp.e_bias, x);  // scaled only from the occupied side (h0 < 0)
+      CHECK(gap(gp.e, gp.e_bias, y) == doctest::Approx(std::max(h0 < 0 ? -2.0 * h0 : h0, 1.0)).epsilon(1e-3));
       const arma::fvec dx = arma::fvec(std::vector<float>(y.begin(), y.end())) - arma::fvec(x);
       const arma::fvec u = gp.e / arma::norm(gp.e);
       CHECK(arma::norm(dx - arma::dot(dx, u) * u) <= 1e-4 * (1 + arma::norm(dx)));
@@ -188,4 +189,29 @@ TEST_CASE("gradient edit drives the MLP probe's reading of the cell to the targe
   }
   // The regulariser keeps most other cells where they were.
   CHECK(moved_others <= total_others / 4);
+}
+
+TEST_CASE("linear edit: a second edit to the same target leaves x as it is (no compounding over layers)") {
+  // An all-later edit writes at layer L and again at every later layer, where the probe already
+  // reads the pushed cell: a scale > 1 must not multiply the gap again at each of them.
+  const int d = 40;
+  const Probe p = biased_linear(d, 33);
+  int tested = 0;
+  for (int cell = 0; cell < 64; ++cell) {
+    const std::vector<float> x = random_x(d, 900 + cell, 2.0f);
+    const int now = read_cell(p, x, cell);
+    LinearEditOptions opt;
+    opt.scale = 4.0f;
+    for (int target : {0, 1, 2}) {
+      if (target == now) continue;
+      std::vector<float> y = x;
+      linear_edit(y.data(), p, cell, target, opt);
+      if (read_cell(p, y, cell) != target) continue;  // the other gap can still win: not this test
+      std::vector<float> z = y;
+      linear_edit(z.data(), p, cell, target, opt);
+      for (int i = 0; i < d; ++i) CHECK(z[i] == doctest::Approx(y[i]).epsilon(1e-4).scale(1e-3));
+      ++tested;
+    }
+  }
+  CHECK(tested >= 64);
 }
