@@ -28,10 +28,11 @@ using namespace ogpt::interventions;
 using othello::Bitboard;
 
 struct Common {
-  std::string model, probe, method = "linear", hook;
+  std::string model, probe, method = "linear", hook, positions = "last";
   int layer = -1;
   bool single_layer = false;
-  float scale = interventions::LinearEditOptions{}.scale, lr = 1e-3f, reg = 0.2f;
+  float scale = 0, lr = 1e-3f, reg = 0.2f;
+  CLI::Option* scale_given = nullptr;  // unset: default_scale(positions)
   int steps = 1000;
   bool json = false;
 };
@@ -45,7 +46,10 @@ void add_common(CLI::App& app, Common& c) {
   app.add_flag("--single-layer", c.single_layer, "Edit only the start layer (default: it and every later layer)");
   app.add_option("--hook", c.hook, "Edit blocks.{L-1}.<HOOK> (e.g. hook_attn_out) by the change computed at the probe's "
                                   "hook, instead of editing the probe's hook itself");
-  app.add_option("--scale", c.scale, "Linear edit: new gap = scale x old gap, moved to the target side (1 = reflection; default 4)");
+  app.add_option("--positions", c.positions, "last (edit the last position, as Li et al. and Nanda et al.) or since "
+                                            "(every position since the cell last changed, each in its own terms)");
+  c.scale_given = app.add_option("--scale", c.scale, "Linear edit: new gap = scale x old gap, moved to the target side "
+                                                     "(1 = reflection; default 4 with --positions last, 2 with since)");
   app.add_option("--steps", c.steps, "Gradient edit: most Adam steps per layer");
   app.add_option("--lr", c.lr, "Gradient edit: Adam learning rate, times the RMS of the activation");
   app.add_option("--reg", c.reg, "Gradient edit: weight of the other 63 cells (reg_strg)");
@@ -58,12 +62,14 @@ InterventionOptions to_options(const Common& c) {
   o.layer = c.layer;
   o.all_later = !c.single_layer;
   o.hook_suffix = c.hook;
-  cli::require_positive(c.scale, "--scale");
+  o.positions = parse_positions(c.positions);
+  const bool scale_given = c.scale_given && c.scale_given->count() > 0;
+  if (scale_given) cli::require_positive(c.scale, "--scale");
   cli::require_positive(c.lr, "--lr");
   cli::require_nonnegative(c.reg, "--reg");
   if (c.steps < 1) throw UserError("--steps must be at least 1", kUsage);
   if (c.layer < -1) throw UserError("--layer must be >= 0 (the residual stream after that many blocks)", kUsage);
-  o.linear.scale = c.scale;
+  o.linear.scale = scale_given ? c.scale : default_scale(o.positions);
   o.gradient.lr = c.lr;
   o.gradient.max_steps = c.steps;
   o.gradient.reg = c.reg;
@@ -156,6 +162,7 @@ int run_one(const Common& c, const std::string& moves_text, const std::string& c
     j["to_move"] = othello::color_name(truth.before.to_move);
     j["method"] = method_name(opt.method);
     j["layers"] = layers;
+    j["positions"] = positions_name(opt.positions);
     j["before"] = side(truth.legal_before, r.before, r.predicted_before);
     j["after"] = side(truth.legal_after, r.after, r.predicted_after);
     j["errors"] = r.errors;
@@ -171,6 +178,7 @@ int run_one(const Common& c, const std::string& moves_text, const std::string& c
   std::printf("model %s; %s edit at layers %s", model_path.c_str(), method_name(opt.method), layers.c_str());
   if (opt.method == Method::linear) std::printf(", scale %g", opt.linear.scale);
   if (!opt.hook_suffix.empty()) std::printf(", written at %s", opt.hook_suffix.c_str());
+  if (opt.positions == Positions::since) std::printf(", at every position since %s last changed", othello::square_name(cell).c_str());
   std::printf("\n\n");
   const auto lb = lines(othello::board_to_string(truth.before, truth.legal_before));
   const auto la = lines(othello::board_to_string(truth.after, truth.legal_after));
@@ -293,9 +301,13 @@ int run_bench(const Common& c, const BenchArgs& b) {
     return 0;
   }
   if (b.cases_file.empty())
-    std::printf("model %s, %d cases per set, seed %llu\n", model_path.c_str(), b.cases, (unsigned long long)b.seed);
+    std::printf("model %s, %d cases per set, seed %llu", model_path.c_str(), b.cases, (unsigned long long)b.seed);
   else
-    std::printf("model %s, cases from %s\n", model_path.c_str(), b.cases_file.c_str());
+    std::printf("model %s, cases from %s", model_path.c_str(), b.cases_file.c_str());
+  const InterventionOptions shown = to_options(c);
+  std::printf("; edits at %s, linear scale %g\n",
+              shown.positions == Positions::last ? "the last position" : "every position since the cell last changed",
+              shown.linear.scale);
   std::printf("%-9s %-6s %-12s %6s  %-17s %-13s %8s %8s %7s %7s %7s\n", "method", "kind", "set", "cases",
               "errors (95% CI)", "null (95% CI)", "unedited", "changed", "exact", "prefix", "proven");
   for (auto& r : rows)
@@ -307,8 +319,9 @@ int run_bench(const Common& c, const BenchArgs& b) {
               "(the model's own error: the floor an edit can reach); changed = squares whose legality the edit changes; exact = cases "
               "with 0 errors; prefix = mean moves played; proven = set membership proven (witness game found, or "
               "search exhausted; otherwise no witness within --max-nodes)\n"
-              "cases: a random game, a prefix length uniform in 1..59, a cell uniform among the occupied ones; only "
-              "edits that leave a legal move and change the legal set (unless --any-change)\n");
+              "cases: a random game, a prefix length uniform in 1..59, a cell uniform among the occupied ones (never "
+              "erasing a centre square, which no game empties); only edits that leave a legal move and change the "
+              "legal set (unless --any-change)\n");
   if (!b.svg.empty()) std::printf("wrote %s\n", b.svg.c_str());
   return 0;
 }

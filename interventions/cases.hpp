@@ -12,7 +12,8 @@
 // unreachable = the bounded search found none (a proof when the search was exhausted, which is
 // recorded per case, otherwise "no witness within the budget"). See classify_reachability.
 //   kind flip  = an occupied cell changes colour (mine <-> theirs)
-//   kind erase = an occupied cell becomes empty (Nanda et al. 2023's "erase")
+//   kind erase = an occupied cell becomes empty (Nanda et al. 2023's "erase"); never a centre
+//                square, which no game empties (see GroundTruth::usable)
 //   set reachable / unreachable = whether the edited position can arise in a legal game.
 #include <cstdint>
 #include <string>
@@ -54,7 +55,8 @@ othello::Board board_after(const std::vector<int>& moves);
 struct GroundTruth {
   othello::Board before, after;
   othello::Bitboard legal_before = 0, legal_after = 0;
-  bool usable = true;     // false when the edited board leaves the player to move no legal move
+  bool usable = true;     // false when the edited board leaves the player to move no legal move,
+                          // or the edit empties a centre square (never empty in a game)
   std::string why_not;    // reason when !usable
 };
 GroundTruth get_ground_truth(const std::vector<int>& moves, int cell, CellState target);
@@ -95,8 +97,9 @@ struct CaseOptions {
 // Cases for one kind, per_set reachable then per_set unreachable, fully determined by the
 // options. Sampling: game i of the random-game stream (data::random_game(seed', i)), a prefix
 // length uniform in [min_moves, min(max_moves, length - 1)], a cell uniform among occupied cells,
-// target = the other colour (flip) or empty (erase); cases whose edited board leaves no legal
-// move, or (require_change) does not change the legal set, are skipped; a case whose search ran
+// target = the other colour (flip) or empty (erase); cases that get_ground_truth calls unusable
+// (no legal move after the edit, an emptied centre square), or (require_change) whose edit does
+// not change the legal set, are skipped; a case whose search ran
 // out of budget goes to the unreachable set with proven = false; a set already full skips its
 // cases. `attempts` (optional) receives how many candidates were drawn.
 std::vector<EditCase> make_cases(CaseKind kind, const CaseOptions& opt, uint64_t* attempts = nullptr);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "othello/board.hpp"
+#include "othello/game_record.hpp"
 #include "probes/probe_file.hpp"
 #include "util/error.hpp"
 
@@ -63,6 +64,16 @@ Method parse_method(const std::string& s) {
   if (s == "gradient") return Method::gradient;
   throw UserError("unknown intervention method '" + s + "' (choose linear or gradient)", kUsage);
 }
+
+const char* positions_name(Positions p) { return p == Positions::last ? "last" : "since"; }
+
+Positions parse_positions(const std::string& s) {
+  if (s == "last") return Positions::last;
+  if (s == "since") return Positions::since;
+  throw UserError("unknown positions '" + s + "' (choose last or since)", kUsage);
+}
+
+float default_scale(Positions p) { return p == Positions::last ? 4.0f : 2.0f; }
 
 const std::map<int, probes::Probe>& probes_for(const ProbeSet& set, Method m) {
   if (m == Method::linear) return set.linear;
@@ -124,16 +135,50 @@ std::vector<EditLayer> plan_layers(const model::GPT& gpt, const ProbeSet& set, c
   return out;
 }
 
+void apply_one(float* x, const probes::Probe& p, int cell, CellState state, othello::Color to_move,
+               const InterventionOptions& opt) {
+  const int cls = probe_class(p, state, to_move);
+  if (opt.method == Method::linear)
+    linear_edit(x, p, cell, cls, opt.linear);
+  else
+    gradient_edit(x, p, cell, cls, opt.gradient);
+}
+
 void apply_edit(float* x, const probes::Probe& p, const BoardEdit& e, othello::Color to_move,
                 const InterventionOptions& opt) {
-  for (size_t k = 0; k < e.cells.size(); ++k) {
-    const int cls = probe_class(p, e.states[k], to_move);
-    if (opt.method == Method::linear)
-      linear_edit(x, p, e.cells[k], cls, opt.linear);
-    else
-      gradient_edit(x, p, e.cells[k], cls, opt.gradient);
-  }
+  for (size_t k = 0; k < e.cells.size(); ++k) apply_one(x, p, e.cells[k], e.states[k], to_move, opt);
 }
+
+}  // namespace
+
+std::vector<EditAt> plan_positions(const std::vector<int>& moves, const BoardEdit& e, othello::Color to_move,
+                                   Positions positions) {
+  const int last = static_cast<int>(moves.size()) - 1;
+  std::vector<EditAt> out;
+  if (positions == Positions::last) {
+    for (size_t k = 0; k < e.cells.size(); ++k) out.push_back({last, e.cells[k], e.states[k], to_move});
+    return out;
+  }
+  const std::vector<othello::Board> boards = othello::replay(moves);
+  for (size_t k = 0; k < e.cells.size(); ++k) {
+    const int cell = e.cells[k];
+    auto colour_at = [&](const othello::Board& b) {  // 0 empty, 1 black, 2 white
+      return (b.black() >> cell & 1) ? 1 : (b.white() >> cell & 1) ? 2 : 0;
+    };
+    int from = 0;
+    for (int t = 0; t <= last; ++t)
+      if (colour_at(boards[t + 1]) != colour_at(boards[t])) from = t;
+    for (int t = from; t <= last; ++t) {
+      const othello::Color mover = boards[t + 1].to_move;
+      CellState s = e.states[k];
+      if (s != CellState::empty && mover != to_move) s = s == CellState::mine ? CellState::theirs : CellState::mine;
+      out.push_back({t, cell, s, mover});
+    }
+  }
+  return out;
+}
+
+namespace {
 
 // f(r) for r = 0..n-1 on the OpenMP threads: the rows' edits are independent, and the gradient
 // edit's Adam loop (one small probe forward and backward per step, up to 1000 steps a row and
@@ -178,6 +223,8 @@ std::vector<Prediction> run_model(model::GPT& gpt, const std::vector<std::vector
     throw std::logic_error("run_model: edits and to_move must match the prefixes");
   const std::vector<EditLayer> layers = editing ? plan_layers(gpt, probes, opt) : std::vector<EditLayer>{};
   const bool in_place = opt.hook_suffix.empty();
+  if (editing && !in_place && opt.positions != Positions::last)
+    throw UserError("editing at another hook (--hook) works at the last position only (not --positions since)", kUsage);
   std::vector<Prediction> out(prefixes.size());
   const int max_b = gpt.max_batch();
   std::vector<uint8_t> tokens;
@@ -220,13 +267,16 @@ std::vector<Prediction> run_model(model::GPT& gpt, const std::vector<std::vector
         };
       }
     } else if (editing) {
+      auto plans = std::make_shared<std::vector<std::vector<EditAt>>>(B);
+      for (int r = 0; r < B; ++r)
+        if (!edits[first + r].cells.empty())
+          (*plans)[r] = plan_positions(prefixes[first + r], edits[first + r], to_move[first + r], opt.positions);
       for (auto& L : layers) {
         const probes::Probe* p = L.probe;
-        hooks.edits[L.hook] = [p, &edits, &to_move, &opt, first, last, d, T, B](model::TensorView v) {
+        hooks.edits[L.hook] = [p, plans, &opt, d, T, B](model::TensorView v) {
           for_each_row(B, [&](int r) {
-            const auto& e = edits[first + r];
-            if (e.cells.empty()) return;
-            apply_edit(v.data + (static_cast<size_t>(r) * T + last[r]) * d, *p, e, to_move[first + r], opt);
+            for (const EditAt& a : (*plans)[r])
+              apply_one(v.data + (static_cast<size_t>(r) * T + a.t) * d, *p, a.cell, a.state, a.to_move, opt);
           });
         };
       }

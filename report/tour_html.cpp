@@ -326,7 +326,7 @@ void method_section(std::ostringstream& o, const Tour& t) {
   for (auto& w : t.warnings) o << "<p class=\"note\">Warning: " << util::xml_escape(w) << "</p>\n";
   o << "<p>Go further: <code>othello-gpt probe sweep --random 20000</code> (more games, full probe training), "
        "<code>othello-gpt intervene bench --cases 1000</code> (Li et al.'s benchmark size, both methods), "
-       "<code>othello-gpt intervene --moves ... --cell e4 --to empty</code> (one edit of your own). "
+       "<code>othello-gpt intervene --moves \"f5 d6 c3 d3\" --cell d3 --to empty</code> (one edit of your own). "
        "Reference: Li et al., <i>Emergent World Representations</i> (ICLR 2023); Nanda, Lee &amp; Wattenberg, "
        "<i>Emergent Linear Representations in World Models of Self-Supervised Sequence Models</i> (2023).</p>\n";
 }

@@ -189,7 +189,8 @@ TEST_CASE("explorer: /api/intervene returns the edited board's true legal set an
           const json body = {{"moves", g}, {"cell", othello::square_name(cell)},
                              {"to", interventions::cell_state_name(target)}, {"method", method}, {"layer", 1}};
           CAPTURE(body.dump());
-          if (!othello::get_moves(edited)) {  // nothing to predict on the edited board: refused
+          // Refused: nothing to predict on the edited board, or an emptied centre square.
+          if (!othello::get_moves(edited) || (othello::is_centre(cell) && target == interventions::CellState::empty)) {
             post("/api/intervene", body, 400);
             continue;
           }
@@ -271,7 +272,7 @@ TEST_CASE("explorer: bad requests get a 4xx with a JSON error naming the problem
 TEST_CASE("explorer: random and mutated requests never crash and always answer JSON") {
   Explorer& ex = shared();
   const std::string seeds[] = {"{\"moves\": \"f5 d6 c3\", \"upto\": 2}",
-                               "{\"moves\": [\"f5\",\"d6\"], \"cell\": \"e4\", \"to\": \"empty\", \"method\": \"linear\"}",
+                               "{\"moves\": [\"f5\",\"d6\"], \"cell\": \"f5\", \"to\": \"empty\", \"method\": \"linear\"}",
                                "{\"moves\": \"f5\", \"layer\": 2, \"basis\": \"empty\", \"kind\": \"linear\"}"};
   const char* paths[] = {"/api/state", "/api/probe", "/api/intervene"};
   uint64_t x = 88172645463325252ull;
@@ -315,7 +316,7 @@ TEST_CASE("explorer: concurrent requests give the answers of serial ones (model 
   Explorer& ex = shared();
   const std::vector<std::pair<std::string, std::string>> reqs = {
       {"/api/state", R"({"moves": "f5 d6 c3 d3 c4"})"},
-      {"/api/intervene", R"({"moves": "f5 d6 c3", "cell": "d4", "to": "empty", "layer": 2})"},
+      {"/api/intervene", R"({"moves": "f5 d6 c3", "cell": "c3", "to": "empty", "layer": 2})"},
       {"/api/probe", R"({"moves": "f5 f6 e6 f4", "layer": 2})"},
       {"/api/state", R"({"moves": "f5 f6 e6 f4 e3", "upto": 4})"}};
   std::vector<std::string> serial;

@@ -42,18 +42,26 @@ TEST_CASE("interventions ground truth: flip e4 after f5 (hand-checked)") {
   CHECK(names(g.legal_after) == "c6 d6 e6 f6 g6");
 }
 
-TEST_CASE("interventions ground truth: erase e5 after f5, and an edit that leaves no move") {
-  // Erasing e5: white d4 against black d5 e4 f5: only f4 (over e4) and d6 (over d5).
-  const auto g = get_ground_truth(parse_game("f5"), parse_square("e5"), CellState::empty);
+TEST_CASE("interventions ground truth: erase f5 after f5, a centre square, and an edit that leaves no move") {
+  // Erasing f5 (e5 stays black): white d4 against black d5 e4 e5: f4 (over e4), d6 (over d5)
+  // and f6 (over e5), the same set as before the edit.
+  const auto g = get_ground_truth(parse_game("f5"), parse_square("f5"), CellState::empty);
   REQUIRE(g.usable);
-  CHECK(names(g.legal_after) == "f4 d6");
-  CHECK(get_cell_state(g.before, parse_square("e5")) == CellState::theirs);
-  CHECK(get_cell_state(g.after, parse_square("e5")) == CellState::empty);
+  CHECK(names(g.legal_after) == "f4 d6 f6");
+  CHECK(g.legal_after == g.legal_before);
+  CHECK(get_cell_state(g.before, parse_square("f5")) == CellState::theirs);
+  CHECK(get_cell_state(g.after, parse_square("f5")) == CellState::empty);
+  CHECK(get_cell_state(g.after, parse_square("e5")) == CellState::theirs);
   // Turning white's only disc (d4) black leaves white nothing to flank: flagged, not a case.
   const auto none = get_ground_truth(parse_game("f5"), parse_square("d4"), CellState::theirs);
   CHECK_FALSE(none.usable);
   CHECK(none.legal_after == 0);
   CHECK(none.why_not.find("white") != std::string::npos);
+  // Emptying a centre square: no game has one, so no probe learned it: refused, naming the square.
+  const auto centre = get_ground_truth(parse_game("f5 d6"), parse_square("e4"), CellState::empty);
+  CHECK_FALSE(centre.usable);
+  CHECK(centre.why_not.find("e4 is a centre square") == 0);
+  CHECK(get_ground_truth(parse_game("f5 d6"), parse_square("e4"), CellState::theirs).usable);  // flipping it is fine
 }
 
 TEST_CASE("interventions metric: top-N errors are false positives plus false negatives") {
@@ -123,6 +131,7 @@ TEST_CASE("interventions case sets: reproducible by seed, usable, legality-chang
       const CellState now = get_cell_state(before, a[i].cell);
       CHECK(now != CellState::empty);
       if (kind == CaseKind::erase) CHECK(a[i].target == CellState::empty);
+      if (kind == CaseKind::erase) CHECK_FALSE(is_centre(a[i].cell));
       else CHECK(a[i].target == (now == CellState::mine ? CellState::theirs : CellState::mine));
       const auto g = get_ground_truth(a[i].moves, a[i].cell, a[i].target);
       CHECK(g.usable);

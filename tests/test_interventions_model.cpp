@@ -1,6 +1,7 @@
 // The intervention runner on a small (untrained) model: probabilities, batching of prefixes of
-// different lengths, edits written at the last position of each prefix only, the two ways of
-// writing an edit agreeing, and the case metric wired to the engine's ground truth.
+// different lengths, edits written at the last position of each prefix only (or, with
+// --positions since, at the planned earlier ones too), the two ways of writing an edit agreeing,
+// and the case metric wired to the engine's ground truth.
 #include <doctest/doctest.h>
 
 #include <bit>
@@ -146,7 +147,7 @@ TEST_CASE("intervention cases: errors and null errors follow the engine's legal 
   Fixture f;
   std::vector<EditCase> cases = {
       {othello::parse_game("f5"), othello::parse_square("e4"), CellState::mine},
-      {othello::parse_game("f5"), othello::parse_square("e5"), CellState::empty},
+      {othello::parse_game("f5 d6"), othello::parse_square("f5"), CellState::empty},
       {othello::parse_game("f5 d6 c3 d3 c4"), othello::parse_square("d5"), CellState::theirs}};
   InterventionOptions opt;
   opt.layer = 1;
@@ -166,6 +167,8 @@ TEST_CASE("intervention cases: errors and null errors follow the engine's legal 
   // An unusable case is refused with its reason.
   std::vector<EditCase> bad = {{othello::parse_game("f5"), othello::parse_square("d4"), CellState::theirs}};
   CHECK_THROWS_AS(run_cases(f.gpt, f.probes, bad, opt), UserError);
+  std::vector<EditCase> centre = {{othello::parse_game("f5"), othello::parse_square("e5"), CellState::empty}};
+  CHECK_THROWS_AS(run_cases(f.gpt, f.probes, centre, opt), UserError);
   const BenchRow row = summarise("linear", "flip", "reachable", res);
   CHECK(row.cases == 3);
   double mean = 0;
@@ -224,4 +227,84 @@ TEST_CASE("intervention runner: probe classes in both bases, and reused unedited
     CHECK(a[i].null_errors == b[i].null_errors);
     for (int sq = 0; sq < 64; ++sq) CHECK(a[i].after.probs[sq] == doctest::Approx(b[i].after.probs[sq]));
   }
+}
+
+TEST_CASE("intervention positions: since = every position since the cell last changed, in each one's terms") {
+  using othello::Color;
+  const std::vector<int> moves = othello::parse_game("f5 d6 c3");  // white to move after c3
+  // d5: black from the start, flipped white by d6 (move 1), untouched by c3: positions 1 and 2.
+  const int d5 = othello::parse_square("d5");
+  auto erase = plan_positions(moves, BoardEdit{{d5}, {CellState::empty}}, Color::white, Positions::since);
+  REQUIRE(erase.size() == 2);
+  CHECK(erase[0].t == 1);
+  CHECK(erase[1].t == 2);
+  CHECK(erase[0].state == CellState::empty);
+  CHECK(erase[0].to_move == Color::black);  // after d6, black moves
+  CHECK(erase[1].to_move == Color::white);
+  // f5: placed by black at move 0, never flipped. Flipping it to white ("mine" for white, to move
+  // at the end) is "mine" after moves 0 and 2 (white to move) and "theirs" after move 1 (black).
+  const int f5 = othello::parse_square("f5");
+  auto flip = plan_positions(moves, BoardEdit{{f5}, {CellState::mine}}, Color::white, Positions::since);
+  REQUIRE(flip.size() == 3);
+  CHECK(flip[0].state == CellState::mine);
+  CHECK(flip[1].state == CellState::theirs);
+  CHECK(flip[2].state == CellState::mine);
+  // last: the last position only, in the caller's terms.
+  auto last = plan_positions(moves, BoardEdit{{f5}, {CellState::mine}}, Color::white, Positions::last);
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].t == 2);
+  CHECK(last[0].state == CellState::mine);
+  CHECK(parse_positions("since") == Positions::since);
+  CHECK_THROWS_AS(parse_positions("first"), UserError);
+}
+
+TEST_CASE("intervention runner: --positions since edits the planned positions at every edited layer") {
+  Fixture f;
+  const std::vector<std::vector<int>> prefixes = {othello::parse_game("f5 d6 c3 d3 c4"),
+                                                  othello::parse_game("f5 d6 c3")};
+  // Erase a disc placed early (f5), and one placed by the last move (c3).
+  const std::vector<BoardEdit> edits = {BoardEdit{{othello::parse_square("f5")}, {CellState::empty}},
+                                        BoardEdit{{othello::parse_square("c3")}, {CellState::empty}}};
+  std::vector<othello::Color> to_move;
+  for (auto& m : prefixes) to_move.push_back(board_after(m).to_move);
+  InterventionOptions since;
+  since.layer = 1;
+  since.positions = Positions::since;
+  since.linear.scale = 2;
+  InterventionOptions last = since;
+  last.positions = Positions::last;
+  const auto ps = run_model(f.gpt, prefixes, f.probes, edits, to_move, since);
+  const auto pl = run_model(f.gpt, prefixes, f.probes, edits, to_move, last);
+  // By hand: every linear probe layer from 1 on, each planned (position, cell).
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    const auto plan = plan_positions(prefixes[i], edits[i], to_move[i], Positions::since);
+    std::vector<uint8_t> tokens(f.cfg.n_ctx, 0);
+    for (size_t t = 0; t < prefixes[i].size(); ++t) tokens[t] = uint8_t(othello::square_to_token(prefixes[i][t]));
+    model::Hooks h;
+    for (auto& [l, p] : f.probes.linear) {
+      const probes::Probe* pp = &p;
+      h.edits[p.hook] = [&, pp](model::TensorView v) {
+        for (const EditAt& a : plan)
+          linear_edit(v.data + size_t(a.t) * f.cfg.d_model, *pp, a.cell, probe_class(*pp, a.state, a.to_move), since.linear);
+      };
+    }
+    f.gpt.forward(tokens.data(), nullptr, 1, &h);
+    const int lastpos = int(prefixes[i].size()) - 1;
+    const float* z = f.gpt.logits() + size_t(lastpos) * f.cfg.d_vocab;
+    double mx = -1e30, sum = 0;
+    for (int t = 1; t < f.cfg.d_vocab; ++t) mx = std::max(mx, double(z[t]));
+    for (int t = 1; t < f.cfg.d_vocab; ++t) sum += std::exp(z[t] - mx);
+    double diff_last = 0;
+    for (int t = 1; t < f.cfg.d_vocab; ++t) {
+      const int sq = othello::token_to_square(t);
+      CHECK(ps[i].probs[sq] == doctest::Approx(std::exp(z[t] - mx) / sum).epsilon(1e-4));
+      diff_last += std::fabs(ps[i].probs[sq] - pl[i].probs[sq]);
+    }
+    if (i == 0) CHECK(diff_last > 1e-5);   // f5 was placed at move 0: earlier positions edited too
+    if (i == 1) CHECK(diff_last < 1e-6);   // c3 was placed by the last move: the same as last
+  }
+  // An edit written at another hook is the last position's only.
+  InterventionOptions other = since;
+  other.hook_suffix = "hook_attn_out";
+  CHECK_THROWS_AS(run_model(f.gpt, prefixes, f.probes, edits, to_move, other), UserError);
 }
