@@ -33,7 +33,11 @@ ogpt::cli::Command reg("curves", "Compare the validation curves of training runs
     for (const std::string& r : o->runs) {
       fs::path csv = fs::is_directory(r) ? fs::path(r) / "log.csv" : fs::path(r);
       if (!fs::exists(csv)) throw UserError(csv.string() + ": no such file (give a run directory holding log.csv)");
-      std::string name = (fs::is_directory(r) ? fs::path(r) : csv.parent_path()).filename().string();
+      // A run directory or its log.csv is named after the directory; any other CSV (logs kept side by
+      // side, as in data/default/ablations/) after its own stem.
+      std::string name = fs::is_directory(r)          ? fs::path(r).filename().string()
+                         : csv.filename() == "log.csv" ? csv.parent_path().filename().string()
+                                                       : csv.stem().string();
       if (name.empty() || name == ".") name = fs::absolute(r).lexically_normal().filename().string();
       logs.push_back({name, model::parse_log_csv(util::read_file(csv.string()), csv.string())});
       const model::LogRow* last = nullptr;

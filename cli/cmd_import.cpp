@@ -54,6 +54,7 @@ ogpt::cli::Command reg("import", "Convert a .pth or .safetensors state dict (or 
         const RunConfig& r = st.run;
         j["run"] = {{"preset", r.preset}, {"batch", r.batch}, {"seed", r.seed}, {"val_seed", r.val_seed},
                     {"target", r.legal_target ? "legal" : "next-move"}, {"precision", r.bf16 ? "bf16" : "f32"},
+                    {"optimizer", optimizer_name(r.optimizer)},
                     {"games_file", r.games_file}, {"total_games", r.total_games}, {"lr", r.schedule.lr},
                     {"warmup_steps", r.schedule.warmup_steps}, {"lr_floor", r.schedule.floor_frac},
                     {"step", st.step}, {"games_seen", st.games_seen}, {"wall_hours", st.wall_s / 3600},

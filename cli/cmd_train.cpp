@@ -18,6 +18,7 @@ struct Args {
   uint64_t games = 1'000'000;
   bool f32 = false, bf16 = false, json = false;
   std::string target = "next-move";
+  std::string optimizer = "adamw";
   double lr = 5e-4, floor = 0.1;
   int64_t warmup = -1;
 };
@@ -51,7 +52,12 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
                  "next moves: the expected next-move target of a random game, same optimum, no sampling noise)")
       ->check(CLI::IsMember({"next-move", "legal"}))
       ->capture_default_str();
-  sub.add_option("--lr", a->lr, "Peak learning rate (AdamW)")->capture_default_str();
+  sub.add_option("--optimizer", a->optimizer,
+                 "adamw, or muon: Muon (orthogonalised momentum) on the hidden matrices W_Q/W_K/W_V/W_O/W_in/W_out, "
+                 "AdamW on the rest, one --lr for both (model/muon.hpp)")
+      ->check(CLI::IsMember({"adamw", "muon"}))
+      ->capture_default_str();
+  sub.add_option("--lr", a->lr, "Peak learning rate (AdamW; Muon's update is scaled to the same RMS)")->capture_default_str();
   sub.add_option("--warmup", a->warmup, "Linear warmup steps (default: 200, at most 10% of the steps)");
   sub.add_option("--lr-floor", a->floor, "Final lr of the cosine, as a fraction of --lr")->capture_default_str();
   sub.add_option("--beta1", o.run.hyper.beta1, "AdamW beta1")->capture_default_str();
@@ -75,7 +81,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   return [a, &sub]() -> int {
     using namespace ogpt;
     auto& o = a->opt;
-    for (const char* name : {"preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "lr",
+    for (const char* name : {"preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "optimizer", "lr",
                              "warmup", "lr-floor", "beta1", "beta2", "eps", "wd", "clip"})
       if (sub.count(std::string("--") + name)) o.given.insert(name);
     if (a->bf16 || a->f32) o.given.insert("precision");
@@ -84,6 +90,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
     o.run.total_games = a->games;
     o.run.bf16 = !a->f32;
     o.run.legal_target = a->target == "legal";
+    o.run.optimizer = model::parse_optimizer(a->optimizer);
     if (!sub.count("--val-seed")) o.run.val_seed = o.run.seed;
     o.run.schedule.lr = a->lr;
     o.run.schedule.warmup_steps = a->warmup;

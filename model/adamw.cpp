@@ -95,11 +95,12 @@ double clip_scale(double norm, double clip) {
 }
 
 void adamw_step(ParamBlock& p, const ParamBlock& g, AdamWState& s, const AdamWHyper& h, double lr,
-                double grad_scale) {
+                double grad_scale, bool (*only)(const ParamSpec&)) {
   check_layout(p, g, s);
   s.t += 1;
   const Coef c = make_coef(h, s.t, lr, grad_scale);
   for (const ParamSpec& spec : p.specs) {
+    if (only && !only(spec)) continue;
     float* P = p.data.data() + spec.offset;
     const float* G = g.data.data() + spec.offset;
     float* M = s.m.data() + spec.offset;
@@ -119,14 +120,18 @@ void adamw_step(ParamBlock& p, const ParamBlock& g, AdamWState& s, const AdamWHy
 }
 
 void adamw_step_reference(ParamBlock& p, const ParamBlock& g, AdamWState& s, const AdamWHyper& h,
-                          double lr, double grad_scale) {
+                          double lr, double grad_scale, bool (*only)(const ParamSpec&)) {
   check_layout(p, g, s);
   s.t += 1;
   const Coef c = make_coef(h, s.t, lr, grad_scale);
   for (size_t i = 0; i < p.data.size(); ++i) {
-    bool decays = false;
+    bool decays = false, selected = true;
     for (const ParamSpec& spec : p.specs)
-      if (i >= spec.offset && i < spec.offset + spec.numel) decays = spec.decay;
+      if (i >= spec.offset && i < spec.offset + spec.numel) {
+        decays = spec.decay;
+        selected = !only || only(spec);
+      }
+    if (!selected) continue;
     update(p.data[i], s.m[i], s.v[i], g.data[i], c, decays && h.weight_decay != 0);
   }
 }

@@ -49,11 +49,12 @@ double clip_scale(double norm, double clip);
 // One AdamW step on every parameter of `p` with gradients `g` (same layout) scaled by
 // grad_scale, at learning rate lr. Increments s.t. The caller must then call
 // gpt.mark_params_changed() (Trainer does).
+// only: when given, just the specs for which it is true are updated (Muon hands the rest here).
 void adamw_step(ParamBlock& p, const ParamBlock& g, AdamWState& s, const AdamWHyper& h, double lr,
-                double grad_scale);
+                double grad_scale, bool (*only)(const ParamSpec&) = nullptr);
 // Slow obvious version (serial, one element at a time, looking up each element's spec) for the
 // tests; it must give the same bits as adamw_step.
 void adamw_step_reference(ParamBlock& p, const ParamBlock& g, AdamWState& s, const AdamWHyper& h,
-                          double lr, double grad_scale);
+                          double lr, double grad_scale, bool (*only)(const ParamSpec&) = nullptr);
 
 }  // namespace ogpt::model

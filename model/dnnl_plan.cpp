@@ -95,4 +95,14 @@ GptPlan make_gpt_plan(const Config& c, int64_t M, bool bf16, bool with_backward)
   return p;
 }
 
+NewtonSchulzPlan make_newton_schulz_plan(int64_t m, int64_t n) {
+  NewtonSchulzPlan p;
+  p.m = m;
+  p.n = n;
+  p.xxt = Matmul({m, n, m, false, true, false, false}, false);  // B = X stored [m,n] = [N,K]
+  p.aa = Matmul({m, m, m, false, false, false, false}, false);
+  p.bx = Matmul({m, m, n, false, false, false, false}, false);
+  return p;
+}
+
 }  // namespace ogpt::model

@@ -69,4 +69,13 @@ struct GptPlan {
 
 GptPlan make_gpt_plan(const Config& c, int64_t M, bool bf16, bool with_backward);
 
+// The three f32 products of one Newton-Schulz iteration (Muon, muon.hpp) on X [m x n], m <= n:
+// A[m,m] = X X^T (X read transposed through strides), A2[m,m] = A A, Y[m,n] = B X. (bf16 inputs
+// were measured no faster for these shapes: 180 ms for all of 8x256's matrices either way.)
+struct NewtonSchulzPlan {
+  int64_t m = 0, n = 0;
+  Matmul xxt, aa, bx;
+};
+NewtonSchulzPlan make_newton_schulz_plan(int64_t m, int64_t n);
+
 }  // namespace ogpt::model

@@ -29,6 +29,7 @@ std::string encode_train_state(const TrainState& s) {
     cereal::BinaryOutputArchive ar(o);
     ar(s);
     ar(s.run.legal_target);  // version 2
+    ar(static_cast<uint8_t>(s.run.optimizer));  // version 3
   }
   return std::move(o).str();
 }
@@ -48,6 +49,12 @@ TrainState decode_train_state(std::string_view blob, const std::string& path) {
     cereal::BinaryInputArchive ar(in);
     ar(s);
     if (version >= 2) ar(s.run.legal_target);
+    if (version >= 3) {
+      uint8_t o = 0;
+      ar(o);
+      if (o > static_cast<uint8_t>(Optimizer::muon)) throw std::runtime_error("unknown optimizer " + std::to_string(o));
+      s.run.optimizer = static_cast<Optimizer>(o);
+    }
   } catch (const std::exception& e) {
     throw UserError(path + ": training state is truncated or corrupt (" + e.what() + ")");
   }
@@ -72,6 +79,7 @@ RunConfig merge_resume(const RunConfig& stored, const RunConfig& req,
   auto tgt = [](bool legal) { return std::string(legal ? "legal" : "next-move"); };
   check("target", req.legal_target != stored.legal_target, tgt(stored.legal_target), tgt(req.legal_target));
   check("precision", req.bf16 != stored.bf16, stored.bf16 ? "bf16" : "f32", req.bf16 ? "bf16" : "f32");
+  check("optimizer", req.optimizer != stored.optimizer, optimizer_name(stored.optimizer), optimizer_name(req.optimizer));
   check("lr", req.schedule.lr != stored.schedule.lr, str(stored.schedule.lr), str(req.schedule.lr));
   check("warmup", req.schedule.warmup_steps != stored.schedule.warmup_steps,
         std::to_string(stored.schedule.warmup_steps), std::to_string(req.schedule.warmup_steps));

@@ -12,6 +12,7 @@
 
 #include "model/adamw.hpp"
 #include "model/config.hpp"
+#include "model/muon.hpp"
 #include "model/schedule.hpp"
 
 namespace ogpt::model {
@@ -38,6 +39,9 @@ struct RunConfig {
   // same optimum and the same expected gradient without the sampling noise (--target legal).
   // Stored after the TrainState (version 2; version 1 states are next-move runs).
   bool legal_target = false;
+  // AdamW everywhere, or Muon on the hidden matrices (muon.hpp). Stored after legal_target
+  // (version 3; older states are AdamW runs).
+  Optimizer optimizer = Optimizer::adamw;
   Schedule schedule;           // lr, warmup_steps, total_steps (derived), floor_frac
   AdamWHyper hyper;
 
@@ -67,7 +71,7 @@ struct TrainState {
   }
 };
 
-constexpr uint32_t kTrainStateVersion = 2;
+constexpr uint32_t kTrainStateVersion = 3;
 
 // The checkpoint `extra` blob: "OGPTTRST", u32 version, then the cereal binary of TrainState.
 std::string encode_train_state(const TrainState& s);
@@ -77,7 +81,7 @@ TrainState decode_train_state(std::string_view blob, const std::string& path);
 
 // The run config to continue with when resuming `stored` with the command-line `requested`, of
 // which only the fields named in `given` were given explicitly (names as the CLI options:
-// "preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "precision", "lr",
+// "preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "precision", "optimizer", "lr",
 // "warmup", "lr-floor", "beta1", "beta2", "eps", "wd", "clip"). Fields not given keep their stored
 // values. A given field that differs is refused (UserError, kUsage) naming the option and both
 // values, except "games", which may change (the cosine is re-planned on the new total: more

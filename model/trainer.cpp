@@ -263,8 +263,8 @@ TrainResult train(const TrainOptions& opt) {
                 std::to_string(param_count(run.cfg)) + " parameters; batch " + std::to_string(B) + ", " +
                 std::to_string(run.total_games) + " games (" + std::to_string(run.total_steps()) +
                 " steps) of " + (run.games_file.empty() ? "fresh random games" : run.games_file) +
-                (run.legal_target ? ", legal-move targets" : "") +
-                "; lr " + fmt("%g", run.schedule.lr) + ", warmup " + std::to_string(run.schedule.warmup_steps) +
+                (run.legal_target ? ", legal-move targets" : "") + "; " + optimizer_name(run.optimizer) +
+                " lr " + fmt("%g", run.schedule.lr) + ", warmup " + std::to_string(run.schedule.warmup_steps) +
                 " steps, cosine to " + fmt("%g", run.schedule.floor_frac * 100) + "%; " +
                 std::to_string(st.threads) + " threads");
 
@@ -323,6 +323,8 @@ TrainResult train(const TrainOptions& opt) {
   double acc_loss = 0, acc_excess = 0;
   int64_t acc_n = 0, session_steps = 0;
   double last_norm = NAN;
+  std::unique_ptr<MuonOptimizer> muon;  // planned once (its Newton-Schulz matmuls) for the run
+  if (run.optimizer == Optimizer::muon) muon = std::make_unique<MuonOptimizer>(run.cfg);
   res.status = TrainStatus::done;
 
   while (st.games_seen < run.total_games) {
@@ -361,7 +363,10 @@ TrainResult train(const TrainOptions& opt) {
                     " — lower --lr, or check --clip, and start again";
       break;
     }
-    adamw_step(gpt.params, gpt.grads, st.opt, run.hyper, lr, clip_scale(norm, run.hyper.clip));
+    if (muon)
+      muon->step(gpt.params, gpt.grads, st.opt, run.hyper, lr, clip_scale(norm, run.hyper.clip));
+    else
+      adamw_step(gpt.params, gpt.grads, st.opt, run.hyper, lr, clip_scale(norm, run.hyper.clip));
     gpt.mark_params_changed();
     st.step += 1;
     st.games_seen += B;

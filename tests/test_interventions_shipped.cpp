@@ -1,8 +1,8 @@
 // The real effect on a trained model: edit the board inside the shipped model (data/default/
 // model.ckpt with its probes in data/default/probes/) and check that the predicted legal moves
-// move to the edited board's. Skipped, with a message, while no trained model is shipped or
-// while the shipped one is an interim model below the bars (its card says so); the card's own
-// held-out figures are checked whenever a model is shipped.
+// move to the edited board's. Skipped, with a message, while no trained model is shipped; an
+// interim model below the bars (its card says so) must still show the effect, a final one must
+// meet issue 7's error bars. The card's own held-out figures are checked whenever a model is shipped.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -58,11 +58,10 @@ TEST_CASE("interventions on the shipped model: flips and erases move the predict
     MESSAGE("skipped: no shipped model and probes in " << dir);
     return;
   }
-  if (!card()["meets_bars"].get<bool>()) {
-    MESSAGE("skipped: the shipped model is an interim one below the bars (card.json meets_bars false); "
-            "edits are judged once it meets them");
-    return;
-  }
+  // An interim model (below the bars) is held to the causal claim itself: the edit moves the
+  // predictions most of the way to the edited board. The issue's bars (0.15 / 0.10 errors) are for
+  // a model that meets its own: the unedited interim model already errs ~0.3-0.4 a case.
+  const bool final_model = card()["meets_bars"].get<bool>();
   auto gpt = load_gpt("", dir, 32);
   const ProbeSet probes = load_probes_arg("", dir);
   for (CaseKind kind : {CaseKind::flip, CaseKind::erase}) {
@@ -79,8 +78,10 @@ TEST_CASE("interventions on the shipped model: flips and erases move the predict
                                  << row.null_mean);
     // Every case changes the legal set, so the unedited model must be wrong somewhere ...
     CHECK(row.null_mean >= 1.0);
-    // ... and the edited model must be far closer to the edited board than the unedited one.
+    // ... and the edited model must be far closer to the edited board than the unedited one
+    // (the shipped 4.78 M-game model: flips 0.6-0.9 and erases 0.9-1.2 against 2.5-2.9).
     CHECK(row.errors_mean <= 0.5 * row.null_mean);
+    if (final_model) CHECK(row.errors_mean <= (kind == CaseKind::flip ? 0.15 : 0.10) + row.errors_ci95);
   }
   // The hand-checked flip: after f5, e4 turned white gives c6 d6 e6 f6 g6.
   const auto r = run_cases(*gpt, probes, {EditCase{othello::parse_game("f5"), othello::parse_square("e4"),

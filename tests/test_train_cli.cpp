@@ -239,6 +239,15 @@ TEST_CASE("train cli: curves compares runs (SVG with every run, JSON = each run'
   CHECK(pic.find("run1") != std::string::npos);
   CHECK(pic.find("training hours") != std::string::npos);
   CHECK(pic.rfind("</svg>") != std::string::npos);
+  // logs kept side by side in one folder are named after their files; a run's log.csv after its run
+  fs::copy_file(tmp.str("run1/log.csv"), tmp.str("run0/muon-lr2e-3.csv"));
+  j = json::parse(run_cli("curves " + tmp.str("run0/log.csv") + " " + tmp.str("run0/muon-lr2e-3.csv") + " --out " +
+                              svg + " --json",
+                          &rc));
+  REQUIRE(rc == 0);
+  CHECK(j[0]["run"] == "run0");
+  CHECK(j[1]["run"] == "muon-lr2e-3");
+  CHECK(ogpt::util::read_file(svg).find("muon-lr2e-3") != std::string::npos);
   run_cli("curves " + tmp.str("nothing-here") + " --out " + svg, &rc);
   CHECK(rc == 3);
 }

@@ -109,6 +109,34 @@ TEST_CASE("train loop: deterministic, and resuming gives the same bits as an unb
   CHECK(load(tmp.str("e")).weights != A.weights);
 }
 
+TEST_CASE("train loop: a Muon run resumes bit for bit, differs from AdamW, and refuses a switch on resume") {
+  TempDir tmp("train_muon");
+  auto muon_run = [&](const std::string& name) {
+    auto o = tiny_run(tmp.str(name));
+    o.run.optimizer = Optimizer::muon;
+    return o;
+  };
+  CHECK(train(muon_run("a")).step == 6);
+  auto c_opt = muon_run("c");
+  c_opt.stop_after_steps = 3;
+  CHECK(train(c_opt).status == TrainStatus::stopped);
+  c_opt.stop_after_steps = 0;
+  c_opt.resume = true;
+  CHECK(train(c_opt).step == 6);
+  Saved A = load(tmp.str("a")), C = load(tmp.str("c"));
+  CHECK(A.state.run.optimizer == Optimizer::muon);  // stored in the checkpoint (state version 3)
+  CHECK(A.weights == C.weights);
+  CHECK(A.state.opt.m == C.state.opt.m);
+  train(tiny_run(tmp.str("adamw")));
+  CHECK(load(tmp.str("adamw")).weights != A.weights);
+  // resuming the Muon run as an AdamW one is a different run
+  auto d_opt = tiny_run(tmp.str("c"));
+  d_opt.resume = true;
+  d_opt.run.total_games = 64;
+  d_opt.given = {"optimizer", "games"};
+  CHECK_THROWS_WITH_AS(train(d_opt), doctest::Contains("--optimizer adamw (the run has muon)"), UserError);
+}
+
 TEST_CASE("train loop: a game file gives the same run as the stream it holds, wrap-around resumes exactly") {
   TempDir tmp("train_file");
   fs::create_directories(tmp.path);
