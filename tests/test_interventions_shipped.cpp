@@ -65,16 +65,17 @@ TEST_CASE("interventions on the shipped model: flips and erases move the predict
   auto gpt = load_gpt("", dir, 32);
   const ProbeSet probes = load_probes_arg("", dir);
   for (CaseKind kind : {CaseKind::flip, CaseKind::erase}) {
-    CAPTURE(case_kind_name(kind));
+    const std::string kind_name = case_kind_name(kind);
+    CAPTURE(kind_name);
     CaseOptions co;
     co.seed = 11;
-    co.per_set = 16;
+    co.per_set = 32;
     co.max_nodes = 2000;
     const auto cases = make_cases(kind, co);
     InterventionOptions opt;  // linear, default layers
     const auto res = run_cases(*gpt, probes, cases, opt);
     const BenchRow row = summarise("linear", case_kind_name(kind), "both", res);
-    MESSAGE(case_kind_name(kind) << ": errors " << row.errors_mean << " +- " << row.errors_ci95 << ", null "
+    MESSAGE(kind_name << ": errors " << row.errors_mean << " +- " << row.errors_ci95 << ", null "
                                  << row.null_mean);
     // Every case changes the legal set, so the unedited model must be wrong somewhere ...
     CHECK(row.null_mean >= 1.0);
