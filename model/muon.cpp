@@ -15,25 +15,21 @@ constexpr double kA = 3.4445, kB = -4.7750, kC = 2.0315;  // Jordan et al.'s qui
 constexpr double kNormEps = 1e-7;
 constexpr double kRmsMatch = 0.2;  // Liu et al.: 0.2 sqrt(max(m, n)) matches AdamW's update RMS
 
-bool ends_with(const std::string& s, const char* tail) {
-  const std::string t(tail);
-  return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
-}
 bool is_head_input(const ParamSpec& spec) {  // W_Q, W_K, W_V: [h, d, dh]
-  return ends_with(spec.name, "attn.W_Q") || ends_with(spec.name, "attn.W_K") || ends_with(spec.name, "attn.W_V");
+  const std::string& n = spec.name;
+  return n.ends_with("attn.W_Q") || n.ends_with("attn.W_K") || n.ends_with("attn.W_V");
 }
 bool not_muon(const ParamSpec& spec) { return !is_muon_param(spec); }
 
 // Flat index into the spec's storage of element (r, c) of its Muon matrix.
 struct MatrixView {
   int64_t rows = 0, cols = 0;
-  int64_t h = 1, d = 0, dh = 0;  // head inputs: (r, hh*dh + j) lives at (hh*d + r)*dh + j
+  int64_t d = 0, dh = 0;  // head inputs: (r, hh*dh + j) lives at (hh*d + r)*dh + j
   bool head_input = false;
   explicit MatrixView(const ParamSpec& spec) {
     std::tie(rows, cols) = muon_matrix_shape(spec);
     head_input = is_head_input(spec);
     if (head_input) {
-      h = spec.shape[0];
       d = spec.shape[1];
       dh = spec.shape[2];
     }
@@ -90,8 +86,8 @@ Optimizer parse_optimizer(const std::string& s) {
 }
 
 bool is_muon_param(const ParamSpec& spec) {
-  return is_head_input(spec) || ends_with(spec.name, "attn.W_O") || ends_with(spec.name, "mlp.W_in") ||
-         ends_with(spec.name, "mlp.W_out");
+  const std::string& n = spec.name;
+  return is_head_input(spec) || n.ends_with("attn.W_O") || n.ends_with("mlp.W_in") || n.ends_with("mlp.W_out");
 }
 
 std::pair<int64_t, int64_t> muon_matrix_shape(const ParamSpec& spec) {
@@ -154,8 +150,6 @@ MuonOptimizer::MuonOptimizer(const Config& cfg) : impl_(std::make_unique<Impl>()
   }
 }
 MuonOptimizer::~MuonOptimizer() = default;
-MuonOptimizer::MuonOptimizer(MuonOptimizer&&) noexcept = default;
-MuonOptimizer& MuonOptimizer::operator=(MuonOptimizer&&) noexcept = default;
 
 void MuonOptimizer::newton_schulz(float* X, int64_t m, int64_t n, int steps) {
   auto it = impl_->plans.find({m, n});

@@ -59,8 +59,6 @@ class MuonOptimizer {
  public:
   explicit MuonOptimizer(const Config& cfg);
   ~MuonOptimizer();
-  MuonOptimizer(MuonOptimizer&&) noexcept;
-  MuonOptimizer& operator=(MuonOptimizer&&) noexcept;
 
   // NS5 in place on X [m x n] row-major, m <= n, with the planned matmuls (a wide shape of one of
   // this config's Muon matrices; anything else is a logic_error).
