@@ -57,6 +57,7 @@ ogpt::cli::Command reg("import", "Convert a .pth or .safetensors state dict (or 
                     {"optimizer", optimizer_name(r.optimizer)},
                     {"games_file", r.games_file}, {"total_games", r.total_games}, {"lr", r.schedule.lr},
                     {"warmup_steps", r.schedule.warmup_steps}, {"lr_floor", r.schedule.floor_frac},
+                    {"decay_games", r.decay_games},
                     {"step", st.step}, {"games_seen", st.games_seen}, {"wall_hours", st.wall_s / 3600},
                     {"threads", st.threads}};
       }

@@ -21,6 +21,7 @@ struct Args {
   std::string optimizer = "adamw";
   double lr = 5e-4, floor = 0.1;
   int64_t warmup = -1;
+  int64_t decay_games = -1;
 };
 
 ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, exact)", [](CLI::App& sub) {
@@ -31,9 +32,9 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_option("--games", a->games, "Total games to train on (steps = ceil(games / batch))")->capture_default_str();
   sub.add_option("--out", o.out_dir, "Run directory: latest.ckpt, previous.ckpt, log.csv, curve.svg")->required();
   sub.add_flag("--resume", o.resume,
-               "Continue the run in --out exactly where its latest checkpoint left it (only --games may "
-               "change, which re-plans the cosine: longer, or shorter to finish sooner; other run options "
-               "must match or be left out)");
+               "Continue the run in --out exactly where its latest checkpoint left it (only --games and "
+               "--decay-games may change, which re-plans the schedule: longer, or shorter to finish sooner; "
+               "other run options must match or be left out)");
   sub.add_option("--init-from", o.init_from,
                  "Start a new run from these weights (a model checkpoint or run directory, same preset) instead "
                  "of a random init, with a fresh optimizer: continue training from shipped or committed weights");
@@ -60,6 +61,10 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_option("--lr", a->lr, "Peak learning rate (AdamW; Muon's update is scaled to the same RMS)")->capture_default_str();
   sub.add_option("--warmup", a->warmup, "Linear warmup steps (default: 200, at most 10% of the steps)");
   sub.add_option("--lr-floor", a->floor, "Final lr of the cosine, as a fraction of --lr")->capture_default_str();
+  sub.add_option("--decay-games", a->decay_games,
+                 "Warmup-stable-decay: hold the peak lr and anneal (cosine to --lr-floor) over the last N games "
+                 "only; 0 holds the peak to the end, a trunk to branch decays off (README, \"Training over many "
+                 "sessions\"). May change on --resume. Default: anneal over the whole run");
   sub.add_option("--beta1", o.run.hyper.beta1, "AdamW beta1")->capture_default_str();
   sub.add_option("--beta2", o.run.hyper.beta2, "AdamW beta2")->capture_default_str();
   sub.add_option("--eps", o.run.hyper.eps, "AdamW epsilon")->capture_default_str();
@@ -81,7 +86,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   return [a, &sub]() -> int {
     using namespace ogpt;
     auto& o = a->opt;
-    for (const char* name : {"preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "optimizer", "lr",
+    for (const char* name : {"preset", "batch", "games", "decay-games", "seed", "target", "val-seed", "val-games", "games-file", "optimizer", "lr",
                              "warmup", "lr-floor", "beta1", "beta2", "eps", "wd", "clip"})
       if (sub.count(std::string("--") + name)) o.given.insert(name);
     if (a->bf16 || a->f32) o.given.insert("precision");
@@ -95,6 +100,8 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
     o.run.schedule.lr = a->lr;
     o.run.schedule.warmup_steps = a->warmup;
     o.run.schedule.floor_frac = a->floor;
+    o.run.decay_games = a->decay_games;
+    if (sub.count("--decay-games")) cli::require_nonnegative(a->decay_games, "--decay-games");
     cli::require_positive(a->lr, "--lr");
     cli::require_in(a->floor, 0, 1, "--lr-floor", true);
     cli::require_in(o.run.hyper.beta1, 0, 1, "--beta1");

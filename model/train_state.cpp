@@ -30,6 +30,7 @@ std::string encode_train_state(const TrainState& s) {
     ar(s);
     ar(s.run.legal_target);  // version 2
     ar(static_cast<uint8_t>(s.run.optimizer));  // version 3
+    ar(s.run.decay_games);  // version 4
   }
   return std::move(o).str();
 }
@@ -55,6 +56,7 @@ TrainState decode_train_state(std::string_view blob, const std::string& path) {
       if (o > static_cast<uint8_t>(Optimizer::muon)) throw std::runtime_error("unknown optimizer " + std::to_string(o));
       s.run.optimizer = static_cast<Optimizer>(o);
     }
+    if (version >= 4) ar(s.run.decay_games);
   } catch (const std::exception& e) {
     throw UserError(path + ": training state is truncated or corrupt (" + e.what() + ")");
   }
@@ -92,11 +94,12 @@ RunConfig merge_resume(const RunConfig& stored, const RunConfig& req,
         str(req.hyper.weight_decay));
   check("clip", req.hyper.clip != stored.hyper.clip, str(stored.hyper.clip), str(req.hyper.clip));
   if (given.count("games")) out.total_games = req.total_games;  // longer or shorter: the cosine is re-planned
+  if (given.count("decay-games")) out.decay_games = req.decay_games;
   if (!diffs.empty())
     throw UserError("cannot resume " + dir + " with a different run configuration: " + diffs +
                         ". Drop these options to continue the run as it was, or train into a new --out",
                     kUsage);
-  out.schedule.total_steps = out.total_steps();
+  out.plan_schedule();
   return out;
 }
 

@@ -42,10 +42,19 @@ struct RunConfig {
   // AdamW everywhere, or Muon on the hidden matrices (muon.hpp). Stored after legal_target
   // (version 3; older states are AdamW runs).
   Optimizer optimizer = Optimizer::adamw;
-  Schedule schedule;           // lr, warmup_steps, total_steps (derived), floor_frac
+  Schedule schedule;           // lr, warmup_steps, total_steps and decay_steps (derived), floor_frac
   AdamWHyper hyper;
+  // Warmup-stable-decay: anneal over the last decay_games only (schedule.hpp); -1: the whole run
+  // (cosine). Stored after the optimizer (version 4; older states are cosine runs).
+  int64_t decay_games = -1;
 
   int64_t total_steps() const { return static_cast<int64_t>((total_games + batch - 1) / batch); }
+  int64_t decay_steps() const { return decay_games < 0 ? -1 : (decay_games + batch - 1) / batch; }
+  // Derives the schedule's step counts from the games (at the start and on every resume).
+  void plan_schedule() {
+    schedule.total_steps = total_steps();
+    schedule.decay_steps = decay_steps();
+  }
 
   template <class Archive>
   void serialize(Archive& ar) {
@@ -71,7 +80,7 @@ struct TrainState {
   }
 };
 
-constexpr uint32_t kTrainStateVersion = 3;
+constexpr uint32_t kTrainStateVersion = 4;
 
 // The checkpoint `extra` blob: "OGPTTRST", u32 version, then the cereal binary of TrainState.
 std::string encode_train_state(const TrainState& s);
@@ -81,11 +90,12 @@ TrainState decode_train_state(std::string_view blob, const std::string& path);
 
 // The run config to continue with when resuming `stored` with the command-line `requested`, of
 // which only the fields named in `given` were given explicitly (names as the CLI options:
-// "preset", "batch", "games", "seed", "target", "val-seed", "val-games", "games-file", "precision", "optimizer", "lr",
+// "preset", "batch", "games", "decay-games", "seed", "target", "val-seed", "val-games", "games-file", "precision", "optimizer", "lr",
 // "warmup", "lr-floor", "beta1", "beta2", "eps", "wd", "clip"). Fields not given keep their stored
 // values. A given field that differs is refused (UserError, kUsage) naming the option and both
-// values, except "games", which may change (the cosine is re-planned on the new total: more
-// games to train longer, fewer to finish sooner; train() refuses fewer than already seen).
+// values, except "games" and "decay-games", which may change (the schedule is re-planned: more
+// games to train longer, fewer to finish sooner, train() refusing fewer than already seen; a new
+// --decay-games turns a trunk held at the peak into its decay, or a cosine run into a trunk).
 RunConfig merge_resume(const RunConfig& stored, const RunConfig& requested,
                        const std::set<std::string>& given, const std::string& dir);
 

@@ -119,6 +119,20 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 
+// "warmup 200 steps, cosine to 10%", or for warmup-stable-decay "warmup 200 steps, the peak held
+// to step 9000, cosine to 10% over the last 1000 steps (256000 games)".
+std::string describe_schedule(const RunConfig& run) {
+  const Schedule& s = run.schedule;
+  std::string out = "warmup " + std::to_string(s.warmup_steps) + " steps, ";
+  if (s.decay_steps == 0) return out + "the peak held to the end (a trunk: --decay-games on resume anneals it)";
+  if (s.decay_steps > 0)
+    out += "the peak held to step " + std::to_string(std::max(s.warmup_steps, s.total_steps - s.decay_steps)) + ", ";
+  out += "cosine to " + fmt("%g", s.floor_frac * 100) + "%";
+  if (s.decay_steps > 0)
+    out += " over the last " + std::to_string(s.decay_steps) + " steps (" + std::to_string(run.decay_games) + " games)";
+  return out;
+}
+
 // Keeps the checkpoint being replaced as previous.ckpt (a hard link, so no copy and no moment
 // without a latest.ckpt), then writes the new one atomically.
 void save_run_checkpoint(const std::string& dir, const GPT& gpt, const TrainState& s) {
@@ -188,6 +202,7 @@ TrainResult train(const TrainOptions& opt) {
     st = std::move(l.state);
     init = std::move(l.params);
     const uint64_t planned = st.run.total_games;
+    const int64_t planned_decay = st.run.decay_games;
     st.run = merge_resume(st.run, opt.run, opt.given, opt.out_dir);
     if (st.run.total_steps() < st.step)
       throw UserError("cannot resume " + opt.out_dir + " with --games " + std::to_string(st.run.total_games) +
@@ -195,7 +210,18 @@ TrainResult train(const TrainOptions& opt) {
                       kUsage);
     if (st.run.total_games != planned)
       say(talk, "--games " + std::to_string(st.run.total_games) + " (the run planned " + std::to_string(planned) +
-                    "): the cosine is re-planned from step " + std::to_string(st.step));
+                    "): the schedule is re-planned from step " + std::to_string(st.step));
+    if (st.run.decay_games != planned_decay) {
+      say(talk, "--decay-games " + std::to_string(st.run.decay_games) + " (the run had " +
+                    (planned_decay < 0 ? std::string("a cosine over all of it") : std::to_string(planned_decay)) +
+                    "): " + describe_schedule(st.run));
+      const int64_t from = st.run.total_steps() - st.run.decay_steps();
+      if (st.run.decay_games >= 0 && from < st.step)
+        say(talk, "note: the decay was to start at step " + std::to_string(from) + ", before this step " +
+                      std::to_string(st.step) + ": the lr drops to " + fmt("%.3g", lr_at(st.run.schedule, st.step)) +
+                      " at once (--games " + std::to_string(st.step * st.run.batch + st.run.decay_games) +
+                      " starts it here)");
+    }
     if (init.cfg != st.run.cfg) throw UserError(l.path + ": weights do not match the run's preset");
     fresh = false;
     if (!st.run.games_file.empty()) {
@@ -218,7 +244,7 @@ TrainResult train(const TrainOptions& opt) {
     if (st.run.batch < 1) throw UserError("--batch must be at least 1", kUsage);
     if (st.run.total_games == 0) throw UserError("--games must be at least 1", kUsage);
     if (!st.run.games_file.empty()) st.run.games_file_count = data::read_game_file_info(st.run.games_file).count;
-    st.run.schedule.total_steps = st.run.total_steps();
+    st.run.plan_schedule();
     if (st.run.schedule.warmup_steps < 0) st.run.schedule.warmup_steps = default_warmup_steps(st.run.total_steps());
     if (opt.init_from.empty()) {
       init = ParamBlock(st.run.cfg);
@@ -264,8 +290,7 @@ TrainResult train(const TrainOptions& opt) {
                 std::to_string(run.total_games) + " games (" + std::to_string(run.total_steps()) +
                 " steps) of " + (run.games_file.empty() ? "fresh random games" : run.games_file) +
                 (run.legal_target ? ", legal-move targets" : "") + "; " + optimizer_name(run.optimizer) +
-                " lr " + fmt("%g", run.schedule.lr) + ", warmup " + std::to_string(run.schedule.warmup_steps) +
-                " steps, cosine to " + fmt("%g", run.schedule.floor_frac * 100) + "%; " +
+                " lr " + fmt("%g", run.schedule.lr) + ", " + describe_schedule(run) + "; " +
                 std::to_string(st.threads) + " threads");
 
   TrainResult res;

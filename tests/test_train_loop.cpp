@@ -137,6 +137,36 @@ TEST_CASE("train loop: a Muon run resumes bit for bit, differs from AdamW, and r
   CHECK_THROWS_WITH_AS(train(d_opt), doctest::Contains("--optimizer adamw (the run has muon)"), UserError);
 }
 
+TEST_CASE("train loop: a trunk held at the peak and a decay branched off it give the bits of one warmup-stable-decay run") {
+  TempDir tmp("train_wsd");
+  // One run: 12 steps, the last 4 (32 games) anneal.
+  auto a_opt = tiny_run(tmp.str("a"), 96);
+  a_opt.run.decay_games = 32;
+  CHECK(train(a_opt).step == 12);
+  // A trunk of 8 steps at the peak, then resumed with 4 more steps that all anneal.
+  auto b_opt = tiny_run(tmp.str("b"), 64);
+  b_opt.run.decay_games = 0;
+  CHECK(train(b_opt).step == 8);
+  b_opt.resume = true;
+  b_opt.run.total_games = 96;
+  b_opt.run.decay_games = 32;
+  b_opt.given = {"games", "decay-games"};
+  CHECK(train(b_opt).step == 12);
+  Saved A = load(tmp.str("a")), B = load(tmp.str("b"));
+  CHECK(A.weights == B.weights);
+  CHECK(B.state.run.decay_games == 32);  // stored in the checkpoint (state version 4)
+  // The logged lr (row k: the lr of step k-1): warmup, the peak held through step 8 (the first
+  // decay step), the cosine over steps 8..11 to the floor.
+  auto rows = parse_log_csv(util::read_file(tmp.str("a") + "/log.csv"), "log.csv");
+  REQUIRE(rows.size() == 13);
+  for (int k = 3; k <= 9; ++k) CHECK(rows[k].lr == doctest::Approx(1e-3));
+  CHECK(rows[10].lr < rows[9].lr);
+  CHECK(rows[12].lr == doctest::Approx(1e-4));
+  // A cosine run of the same length anneals from step 2 on: different weights.
+  train(tiny_run(tmp.str("cosine"), 96));
+  CHECK(load(tmp.str("cosine")).weights != A.weights);
+}
+
 TEST_CASE("train loop: a game file gives the same run as the stream it holds, wrap-around resumes exactly") {
   TempDir tmp("train_file");
   fs::create_directories(tmp.path);

@@ -95,7 +95,7 @@ TEST_CASE("train adamw: gradient norm and clipping") {
   CHECK(!std::isfinite(grad_norm(g.data(), g.size())));
 }
 
-TEST_CASE("train schedule: linear warmup, cosine to the floor") {
+TEST_CASE("train schedule: linear warmup, cosine to the floor, or the peak held and a late cosine") {
   Schedule s;
   s.lr = 1e-3;
   s.warmup_steps = 10;
@@ -114,6 +114,21 @@ TEST_CASE("train schedule: linear warmup, cosine to the floor") {
   for (int64_t t = 10; t < 111; ++t) {  // monotone decreasing after warmup
     CHECK(lr_at(s, t) <= prev);
     prev = lr_at(s, t);
+  }
+  // Warmup-stable-decay: the peak held, the cosine over the last 21 steps only.
+  s.decay_steps = 21;
+  CHECK(lr_at(s, 10) == doctest::Approx(1e-3));
+  CHECK(lr_at(s, 89) == doctest::Approx(1e-3));  // the last stable step
+  CHECK(lr_at(s, 90) == doctest::Approx(1e-3));  // the first decay step is the peak
+  CHECK(lr_at(s, 100) == doctest::Approx(1e-4 + 0.5 * 9e-4));
+  CHECK(lr_at(s, 110) == doctest::Approx(1e-4));
+  s.decay_steps = 0;  // a trunk: the peak to the end
+  CHECK(lr_at(s, 110) == doctest::Approx(1e-3));
+  s.decay_steps = 1000;  // longer than the run: the cosine after warmup, as decay_steps -1
+  for (int64_t t : {0, 10, 37, 60, 110}) {
+    Schedule c = s;
+    c.decay_steps = -1;
+    CHECK(lr_at(s, t) == doctest::Approx(lr_at(c, t)));
   }
   Schedule none;
   none.lr = 2e-3;

@@ -28,6 +28,7 @@ TEST_CASE("train state: encode/decode round trip, refusals") {
   s.run.schedule.lr = 3e-4;
   s.run.hyper.clip = 0.5;
   s.run.legal_target = true;
+  s.run.decay_games = 640;
   s.step = 17;
   s.games_seen = 136;
   s.data_pos = 99;
@@ -49,6 +50,7 @@ TEST_CASE("train state: encode/decode round trip, refusals") {
   CHECK(r.run.schedule.lr == 3e-4);
   CHECK(r.run.hyper.clip == 0.5);
   CHECK(r.run.legal_target);
+  CHECK(r.run.decay_games == 640);
   CHECK(r.step == 17);
   CHECK(r.games_seen == 136);
   CHECK(r.data_pos == 99);
@@ -62,8 +64,13 @@ TEST_CASE("train state: encode/decode round trip, refusals") {
   std::string newer = blob;
   newer[8] = 99;  // version 99
   CHECK_THROWS_WITH_AS(decode_train_state(newer, "f.ckpt"), doctest::Contains("version 99"), UserError);
+  // A version-3 state (before --decay-games existed) is a cosine run.
+  std::string v3 = blob.substr(0, blob.size() - 8);
+  v3[8] = 3;
+  CHECK(decode_train_state(v3, "f.ckpt").run.decay_games == -1);
+  CHECK(decode_train_state(v3, "f.ckpt").run.legal_target);
   // A version-1 state (before --target existed) is a next-move run.
-  std::string v1 = blob.substr(0, blob.size() - 1);
+  std::string v1 = blob.substr(0, blob.size() - 10);
   v1[8] = 1;
   CHECK_FALSE(decode_train_state(v1, "f.ckpt").run.legal_target);
   CHECK(decode_train_state(v1, "f.ckpt").opt.v == s.opt.v);
@@ -103,6 +110,15 @@ TEST_CASE("train state: resume accepts the same run and a longer one, refuses a 
   req = stored;
   req.seed = 4;
   CHECK_THROWS_AS(merge_resume(stored, req, {"seed"}, "d"), UserError);
+  // --decay-games may change: a cosine run becomes a trunk, a trunk its decay.
+  req = stored;
+  req.decay_games = 0;
+  m = merge_resume(stored, req, {"decay-games"}, "d");
+  CHECK(m.decay_games == 0);
+  CHECK(m.schedule.decay_steps == 0);
+  req.decay_games = 20;
+  CHECK(merge_resume(stored, req, {"decay-games"}, "d").schedule.decay_steps == 3);  // ceil(20 / 8)
+  CHECK(merge_resume(stored, req, {}, "d").decay_games == -1);  // not given: as stored
   req = stored;
   req.total_games = 400;  // fewer games: finish sooner (train() checks it against the games seen)
   m = merge_resume(stored, req, {"games"}, "d");
