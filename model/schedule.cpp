@@ -5,12 +5,14 @@
 
 namespace ogpt::model {
 
+int64_t decay_start(const Schedule& s) {
+  return s.decay_steps < 0 ? s.warmup_steps : std::max(s.warmup_steps, s.total_steps - s.decay_steps);
+}
+
 double lr_at(const Schedule& s, int64_t step) {
   if (step < s.warmup_steps) return s.lr * static_cast<double>(step + 1) / s.warmup_steps;
   const double floor = s.floor_frac * s.lr;
-  // The cosine starts at step `from`: right after warmup, or decay_steps before the end.
-  const int64_t from =
-      s.decay_steps < 0 ? s.warmup_steps : std::max(s.warmup_steps, s.total_steps - s.decay_steps);
+  const int64_t from = decay_start(s);
   if (step < from) return s.lr;
   const int64_t decay_steps = s.total_steps - from;
   if (decay_steps <= 1) return step < s.total_steps ? s.lr : floor;

@@ -8,7 +8,7 @@
 // the peak lr (decay_steps 0) and branch a short decay off it whenever weights are to be shipped,
 // then continue the trunk. Restarting from annealed weights instead (a new cosine with a new
 // warmup) first undoes the anneal: on the 8x256 default the held-out excess rose by 0.01 nats and
-// took ~650k games to come back (README, "How the default model was trained").
+// took ~650k games to come back (README, "The shipped model").
 #include <cstdint>
 
 namespace ogpt::model {
@@ -20,6 +20,9 @@ struct Schedule {
   double floor_frac = 0.1;     // final lr = floor_frac * lr
   int64_t decay_steps = -1;    // -1: cosine over all steps after warmup; else over the last decay_steps
 };
+
+// The first step of the cosine: right after warmup, or decay_steps before the end.
+int64_t decay_start(const Schedule& s);
 
 // Learning rate for 0-based step `step`.
 double lr_at(const Schedule& s, int64_t step);

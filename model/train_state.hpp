@@ -49,7 +49,8 @@ struct RunConfig {
   int64_t decay_games = -1;
 
   int64_t total_steps() const { return static_cast<int64_t>((total_games + batch - 1) / batch); }
-  int64_t decay_steps() const { return decay_games < 0 ? -1 : (decay_games + batch - 1) / batch; }
+  // ceil(decay_games / batch) without overflow for any decay_games the CLI accepts
+  int64_t decay_steps() const { return decay_games < 0 ? -1 : decay_games / batch + (decay_games % batch != 0); }
   // Derives the schedule's step counts from the games (at the start and on every resume).
   void plan_schedule() {
     schedule.total_steps = total_steps();

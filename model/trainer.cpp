@@ -125,8 +125,7 @@ std::string describe_schedule(const RunConfig& run) {
   const Schedule& s = run.schedule;
   std::string out = "warmup " + std::to_string(s.warmup_steps) + " steps, ";
   if (s.decay_steps == 0) return out + "the peak held to the end (a trunk: --decay-games on resume anneals it)";
-  if (s.decay_steps > 0)
-    out += "the peak held to step " + std::to_string(std::max(s.warmup_steps, s.total_steps - s.decay_steps)) + ", ";
+  if (s.decay_steps > 0) out += "the peak held to step " + std::to_string(decay_start(s)) + ", ";
   out += "cosine to " + fmt("%g", s.floor_frac * 100) + "%";
   if (s.decay_steps > 0)
     out += " over the last " + std::to_string(s.decay_steps) + " steps (" + std::to_string(run.decay_games) + " games)";
@@ -211,17 +210,19 @@ TrainResult train(const TrainOptions& opt) {
     if (st.run.total_games != planned)
       say(talk, "--games " + std::to_string(st.run.total_games) + " (the run planned " + std::to_string(planned) +
                     "): the schedule is re-planned from step " + std::to_string(st.step));
-    if (st.run.decay_games != planned_decay) {
+    if (st.run.decay_games != planned_decay)
       say(talk, "--decay-games " + std::to_string(st.run.decay_games) + " (the run had " +
                     (planned_decay < 0 ? std::string("a cosine over all of it") : std::to_string(planned_decay)) +
                     "): " + describe_schedule(st.run));
-      const int64_t from = st.run.total_steps() - st.run.decay_steps();
-      if (st.run.decay_games >= 0 && from < st.step)
-        say(talk, "note: the decay was to start at step " + std::to_string(from) + ", before this step " +
-                      std::to_string(st.step) + ": the lr drops to " + fmt("%.3g", lr_at(st.run.schedule, st.step)) +
-                      " at once (--games " + std::to_string(st.step * st.run.batch + st.run.decay_games) +
-                      " starts it here)");
-    }
+    // A re-planned warmup-stable-decay run whose decay now starts before this step would jump
+    // down the cosine at once: say so, and which --games starts the decay here.
+    const int64_t from = decay_start(st.run.schedule);
+    if ((st.run.total_games != planned || st.run.decay_games != planned_decay) && st.run.decay_games > 0 &&
+        from < st.step)
+      say(talk, "note: the decay was to start at step " + std::to_string(from) + ", before this step " +
+                    std::to_string(st.step) + ": the lr drops to " + fmt("%.3g", lr_at(st.run.schedule, st.step)) +
+                    " at once (--games " + std::to_string(st.step * st.run.batch + st.run.decay_games) +
+                    " starts it here)");
     if (init.cfg != st.run.cfg) throw UserError(l.path + ": weights do not match the run's preset");
     fresh = false;
     if (!st.run.games_file.empty()) {

@@ -117,6 +117,7 @@ TEST_CASE("train schedule: linear warmup, cosine to the floor, or the peak held 
   }
   // Warmup-stable-decay: the peak held, the cosine over the last 21 steps only.
   s.decay_steps = 21;
+  CHECK(decay_start(s) == 90);
   CHECK(lr_at(s, 10) == doctest::Approx(1e-3));
   CHECK(lr_at(s, 89) == doctest::Approx(1e-3));  // the last stable step
   CHECK(lr_at(s, 90) == doctest::Approx(1e-3));  // the first decay step is the peak
