@@ -4,6 +4,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -46,9 +47,6 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     cli::require_count(a->random, 100000000, "--random");
     cli::require_range(a->threads, 0, 4096, "--threads");
     if (a->threads > 0) omp_set_num_threads(a->threads);
-    std::string path;
-    auto gpt = model::load_gpt(a->model, cli::default_model_path(), a->batch,
-                               a->bf16 ? model::Precision::bf16 : model::Precision::f32, &path);
     std::vector<data::Game> games;
     if (!a->games_file.empty()) {
       games = data::read_all_games(a->games_file);
@@ -57,11 +55,20 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
       games.resize(a->random);
       data::generate_games(a->seed, model::kHeldOutFirst, games.size(), games.data());
     }
+    // The model's buffers are sized for --batch games: no more than there are to evaluate.
+    const int batch = static_cast<int>(std::min<uint64_t>(a->batch, games.size()));
+    std::string path;
+    auto gpt = model::load_gpt(a->model, cli::default_model_path(), batch,
+                               a->bf16 ? model::Precision::bf16 : model::Precision::f32, &path);
     model::EvalResult res;
     {
       util::Progress bar("eval", games.size(), "games");  // stderr: JSON on stdout stays clean
       res = model::evaluate(*gpt, games, &bar);
     }
+    if (res.positions == 0)
+      throw UserError((a->games_file.empty() ? std::string("--random") : a->games_file) +
+                          ": no position with a next move to score (every game is shorter than 2 moves)",
+                      kUsage);
     if (a->json) {
       nlohmann::json j = {{"model", path},
                           {"games", res.games},
@@ -77,7 +84,8 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
                   (unsigned long long)res.positions);
       std::printf("legal top-1    %.4f%%  (error %.4f%%)\n", 100 * res.legal_top1, 100 * (1 - res.legal_top1));
       std::printf("loss           %.5f nats/move\n", res.loss);
-      std::printf("entropy floor  %.5f nats/move (mean log #legal moves)\n", res.entropy_floor);
+      std::printf("entropy floor  %.5f nats/move (mean log #legal moves: the floor for uniformly random play%s)\n",
+                  res.entropy_floor, a->games_file.empty() ? "" : "; not a floor for other games, e.g. human ones");
       std::printf("excess loss    %.5f nats/move\n", res.excess_loss);
     }
     return 0;

@@ -51,6 +51,9 @@ ogpt::cli::Command reg("export-games", "Write the games of a game file as text, 
       done += batch.size();
       bar.update(done);
     }
+    // All games read: one more read runs the reader's end-of-file check (nothing may follow the
+    // last chunk), so a damaged file is refused here as eval would refuse it.
+    if (done == r.count()) r.next_batch(batch, 1);  // throws on trailing bytes, else reads nothing
     if (w) {
       w->commit();
       bar.finish();

@@ -40,6 +40,15 @@ ogpt::cli::Command reg("import-wthor", "Import real games from WTHOR .wtb files 
     if (o->strict && !rejected.empty())
       throw UserError(rejected.front().message() + " (and " + std::to_string(rejected.size() - 1) +
                       " more rejected; --strict)");
+    // Nothing accepted is almost always the wrong file: say so rather than replace --out with an
+    // empty game file (as import-games does).
+    if (games.empty())
+      throw UserError("no games accepted" +
+                          (rejected.empty() ? std::string(" (the files hold none)")
+                                            : " (all " + std::to_string(rejected.size()) + " rejected, first: " +
+                                                  rejected.front().message() + ")") +
+                          "; nothing written",
+                      kUsage);
     data::write_games(o->out, games);
     if (o->json) {
       nlohmann::json rj = nlohmann::json::array();

@@ -341,7 +341,7 @@ cli::Command reg("intervene", "Edit a board cell inside the model and test the p
   auto ba = std::make_shared<BenchArgs>();
   add_common(*bench, *bc);
   bench->add_option("--cases", ba->cases, "Cases per (kind, set)");
-  bench->add_option("--seed", ba->seed, "Case-set seed (the same seed gives the same cases)");
+  bench->add_option("--seed", ba->seed, "Case-set seed (the same seed and --max-nodes give the same cases: the budget decides which set a case falls in)");
   bench->add_option("--methods", ba->methods, "Comma-separated: linear,gradient");
   bench->add_option("--kinds", ba->kinds, "Comma-separated: flip,erase");
   bench->add_option("--svg", ba->svg, "Write a bar chart (SVG) here");

@@ -462,15 +462,21 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
       ->capture_default_str();
   tr->add_option("--layer,-l", ta->layer,
                  "Layer L as in the papers: the residual stream after L blocks (resid_post: 0 = embeddings; "
-                 "attn_out/mlp_out/mlp_post/resid_mid: of the L-th block). Default: 3/4 of the depth");
+                 "attn_out/mlp_out/mlp_post/resid_mid: of the L-th block). Default: 3/4 of the depth")
+      ->check(CLI::NonNegativeNumber);
   tr->add_option("--basis", ta->basis, "mine-theirs, black-white, or a binary feature: empty, flipped, legal")
       ->capture_default_str();
   tr->add_option("--kind", ta->kind, "linear or mlp")->capture_default_str();
-  tr->add_option("--hidden", ta->hidden, "MLP hidden width (shared by the 64 cells)")->capture_default_str();
-  tr->add_option("--epochs", ta->epochs, "Max passes over the training positions (default: linear 4, mlp 8)");
-  tr->add_option("--lr", ta->lr, "AdamW learning rate (default 1e-2)");
-  tr->add_option("--wd", ta->wd, "AdamW weight decay (default 0.01)");
-  tr->add_option("--probe-batch", ta->probe_batch, "Positions per optimizer step (default 4096)");
+  tr->add_option("--hidden", ta->hidden, "MLP hidden width (shared by the 64 cells)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  // Unset options keep their "use the default" markers (0 or -1); given ones must be valid.
+  tr->add_option("--epochs", ta->epochs, "Max passes over the training positions (default: linear 4, mlp 8)")
+      ->check(CLI::PositiveNumber);
+  tr->add_option("--lr", ta->lr, "AdamW learning rate (default 1e-2)")->check(CLI::PositiveNumber);
+  tr->add_option("--wd", ta->wd, "AdamW weight decay (default 0.01)")->check(CLI::NonNegativeNumber);
+  tr->add_option("--probe-batch", ta->probe_batch, "Positions per optimizer step (default 4096)")
+      ->check(CLI::PositiveNumber);
   tr->add_option("--probe-seed", ta->probe_seed, "Seed of the probe's initial weights and batch order")->capture_default_str();
   tr->add_option("--out,-o", ta->out, "Probe file to write");
   tr->add_option("--npy", ta->npy, "Also export the weights (and directions) as .npy into this directory");
@@ -479,6 +485,9 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   auto ea = std::make_shared<EvalArgs>();
   auto* ev = sub.add_subcommand("eval", "Evaluate a probe file on games (use games it was not trained on)");
   ev->add_option("--probe,-p", ea->probe, "Probe file")->required();
+  // The shipped probes are trained on the first games of stream 20231 (scripts/ship_default.sh),
+  // the default of train; eval's default is another stream, so `--random N` scores unseen games.
+  ea->c.seed = 20232;
   add_model_games(ev, ea->c);
   ev->add_option("--svg", ea->svg, "Write a board-shaped picture of the per-cell accuracy");
 

@@ -9,6 +9,7 @@
 
 #include "cli/checks.hpp"
 #include "cli/registry.hpp"
+#include "interventions/cases.hpp"
 #include "interventions/load.hpp"
 #include "interventions/report.hpp"
 #include "othello/game_record.hpp"
@@ -46,6 +47,11 @@ cli::Command reg("saliency", "Latent saliency map: how much each disc's colour m
     int move = -1;
     if (!a->move.empty() && (move = othello::parse_square(a->move)) < 0)
       throw UserError("--move: '" + a->move + "' is not a square", kUsage);
+    if (move >= 0) {  // an occupied square (the centre ones too) is no move the model can predict
+      const othello::Board b = board_after(moves);
+      if (((b.player | b.opponent) >> move) & 1)
+        throw UserError("--move: " + othello::square_name(move) + " is occupied after these moves", kUsage);
+    }
     InterventionOptions opt;
     opt.method = parse_method(a->method);
     opt.layer = a->layer;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <utility>
 
@@ -138,6 +139,8 @@ void write_games(const std::string& path, const std::vector<Game>& games, GameFi
 // ---- reader --------------------------------------------------------------------------------------
 
 GameReader::GameReader(std::string path, bool validate) : path_(std::move(path)), validate_(validate) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path_, ec)) throw IoError(path_ + ": is a directory, not a game file");
   f_ = std::fopen(path_.c_str(), "rb");
   if (!f_) throw IoError("cannot open " + path_ + ": " + std::strerror(errno));
   // A refusal below leaves the constructor, so the destructor will not close the file: do it

@@ -51,9 +51,31 @@ void linear_edit(float* x, const probes::Probe& p, int cell, int target_class, c
     const double s = sigma * gap < 0 ? opt.scale : 1.0;
     return sigma * std::max(s * std::fabs(gap), m);
   };
-  if (target_class == 0) {  // to empty: move along e only
-    const double h2 = target_gap(h, +1.0);
-    axpy(x, (h2 - h) / (ne * ne), gp.e);
+  // x' = x + a*e/|e| + b*f/|f| with h(x') = h2 and g(x') = g2 (e and f are not orthogonal, so
+  // moving along one alone would change the other gap as well):
+  //   [ |e|        e.f/|f| ] [a]   [h2 - h]
+  //   [ f.e/|e|    |f|     ] [b] = [g2 - g]
+  auto set_gaps = [&](double h2, double g2) {
+    const double ef = arma::dot(gp.e, gp.f);
+    const double a11 = ne, a12 = ef / nf, a21 = ef / ne, a22 = nf;
+    const double det = a11 * a22 - a12 * a21;
+    if (std::fabs(det) < 1e-12 * ne * nf) {  // parallel directions: fall back to one after the other
+      axpy(x, (h2 - h) / (ne * ne), gp.e);
+      const double g1 = dot(gp.f, x) + gp.f_bias;
+      axpy(x, (g2 - g1) / (nf * nf), gp.f);
+      return;
+    }
+    const double rh = h2 - h, rg = g2 - g;
+    const double a = (rh * a22 - a12 * rg) / det;
+    const double b = (a11 * rg - a21 * rh) / det;
+    axpy(x, a / ne, gp.e);
+    axpy(x, b / nf, gp.f);
+  };
+  if (target_class == 0) {  // to empty: the empty gap moves, the colour gap is kept
+    // The probe reads empty when z0 beats both colours: z0 - z1 = h - g/2 and z0 - z2 = h + g/2,
+    // so h > |g|/2, not merely h > 0 (a confident colour, e.g. logits (0, 4, -6), has h = 1 but
+    // g = 10). Hence the floor |g|/2 + margin.
+    set_gaps(std::max(target_gap(h, +1.0), std::fabs(g) / 2 + m), g);
     return;
   }
   const double sigma = target_class == 1 ? 1.0 : -1.0;
@@ -66,24 +88,7 @@ void linear_edit(float* x, const probes::Probe& p, int cell, int target_class, c
     axpy(x, (g2 - g) / (nf * nf), gp.f);
     return;
   }
-  // x' = x + a*e/|e| + b*f/|f| with h(x') = h2 and g(x') = g2:
-  //   [ |e|        e.f/|f| ] [a]   [h2 - h]
-  //   [ f.e/|e|    |f|     ] [b] = [g2 - g]
-  const double h2 = target_gap(h, -1.0);
-  const double ef = arma::dot(gp.e, gp.f);
-  const double a11 = ne, a12 = ef / nf, a21 = ef / ne, a22 = nf;
-  const double det = a11 * a22 - a12 * a21;
-  if (std::fabs(det) < 1e-12 * ne * nf) {  // parallel directions: fall back to one after the other
-    axpy(x, (h2 - h) / (ne * ne), gp.e);
-    const double g1 = dot(gp.f, x) + gp.f_bias;
-    axpy(x, (g2 - g1) / (nf * nf), gp.f);
-    return;
-  }
-  const double rh = h2 - h, rg = g2 - g;
-  const double a = (rh * a22 - a12 * rg) / det;
-  const double b = (a11 * rg - a21 * rh) / det;
-  axpy(x, a / ne, gp.e);
-  axpy(x, b / nf, gp.f);
+  set_gaps(target_gap(h, -1.0), g2);
 }
 
 arma::fvec probe_logits(const probes::Probe& p, const float* x) {

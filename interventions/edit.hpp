@@ -52,7 +52,10 @@ struct LinearEditOptions {
   float scale = 4.0f;
   float margin = 1.0f;  // smallest gap (logits) written, so a cell read at ~0 still moves
 };
-// Edits x [d] in place so that a linear probe's cell reads target_class.
+// Edits x [d] in place so that a linear probe's cell reads target_class. A colour flip moves along
+// f only (Nanda et al.'s reflection, scaled); to empty sets the empty gap h past both colours
+// (h > |g|/2) and keeps the colour gap g; empty to occupied sets both gaps. The last two move in
+// the plane of e and f, since e and f are not orthogonal.
 void linear_edit(float* x, const probes::Probe& p, int cell, int target_class, const LinearEditOptions& opt);
 
 // Probe logits [64*C] for one activation x [d].

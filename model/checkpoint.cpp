@@ -96,11 +96,7 @@ LoadedCheckpoint parse_checkpoint(std::string_view bytes, const std::string& pat
     Config cfg;
     at = is.tellg();
     ar(cfg);
-    const auto bad_dim = [](int x, int max) { return x <= 0 || x > max; };
-    if (bad_dim(cfg.n_layers, 1024) || bad_dim(cfg.d_model, 1 << 16) || bad_dim(cfg.n_heads, 1024) ||
-        bad_dim(cfg.d_head, 1 << 16) || bad_dim(cfg.d_mlp, 1 << 18) || bad_dim(cfg.d_vocab, 1 << 20) ||
-        bad_dim(cfg.n_ctx, 1 << 20))
-      throw fail("implausible model configuration", at);
+    if (!cfg.plausible()) throw fail("implausible model configuration", at);
     uint8_t dt;
     at = is.tellg();
     ar(dt);

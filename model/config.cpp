@@ -53,4 +53,10 @@ std::string Config::describe() const {
          std::to_string(d_mlp) + ")";
 }
 
+bool Config::plausible() const {
+  const auto ok = [](int x, int max) { return x > 0 && x <= max; };
+  return ok(n_layers, 1024) && ok(d_model, 1 << 16) && ok(n_heads, 1024) && ok(d_head, 1 << 16) &&
+         ok(d_mlp, 1 << 18) && ok(d_vocab, 1 << 20) && ok(n_ctx, 1 << 20);
+}
+
 }  // namespace ogpt::model

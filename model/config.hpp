@@ -18,6 +18,9 @@ struct Config {
 
   bool operator==(const Config&) const = default;
   std::string describe() const;  // "8x512 (8 layers, d_model 512, 8 heads x 64, d_mlp 2048)"
+  // Every size positive and within what a real model could have: checked on a shape a file
+  // claims (checkpoint, state dict) before anything is allocated from it.
+  bool plausible() const;
 
   template <class Archive>
   void serialize(Archive& ar) {

@@ -173,24 +173,31 @@ void fix_old_tl_layout(StateDict& sd, int64_t d) {
 }  // namespace
 
 Config infer_config(const StateDict& sd, const std::string& what) {
+  // A size the file claims, checked before it becomes an int (and before ParamBlock allocates).
+  const auto size = [&](int64_t v, const std::string& name) {
+    if (v <= 0 || v > (int64_t{1} << 20))
+      throw UserError(what + ": implausible size " + std::to_string(v) + " in the shape of " + name);
+    return static_cast<int>(v);
+  };
   Config c;
   const Tensor& W_E = need(sd, "embed.W_E", what);
-  c.d_vocab = static_cast<int>(dim(W_E, 0, 2, "embed.W_E", what));
-  c.d_model = static_cast<int>(W_E.shape[1]);
-  c.n_ctx = static_cast<int>(dim(need(sd, "pos_embed.W_pos", what), 0, 2, "pos_embed.W_pos", what));
+  c.d_vocab = size(dim(W_E, 0, 2, "embed.W_E", what), "embed.W_E");
+  c.d_model = size(W_E.shape[1], "embed.W_E");
+  c.n_ctx = size(dim(need(sd, "pos_embed.W_pos", what), 0, 2, "pos_embed.W_pos", what), "pos_embed.W_pos");
   c.n_layers = 0;
-  while (sd.count("blocks." + std::to_string(c.n_layers) + ".attn.W_Q")) ++c.n_layers;
+  while (c.n_layers <= 1024 && sd.count("blocks." + std::to_string(c.n_layers) + ".attn.W_Q")) ++c.n_layers;
   if (c.n_layers == 0) throw UserError(what + ": no blocks.0.attn.W_Q: not an Othello-GPT state dict");
   const Tensor& W_Q = sd.at("blocks.0.attn.W_Q");
-  c.n_heads = static_cast<int>(dim(W_Q, 0, 3, "blocks.0.attn.W_Q", what));
-  c.d_head = static_cast<int>(W_Q.shape[2]);
-  c.d_mlp = static_cast<int>(dim(need(sd, "blocks.0.mlp.W_in", what), 1, 2, "blocks.0.mlp.W_in", what));
+  c.n_heads = size(dim(W_Q, 0, 3, "blocks.0.attn.W_Q", what), "blocks.0.attn.W_Q");
+  c.d_head = size(W_Q.shape[2], "blocks.0.attn.W_Q");
+  c.d_mlp = size(dim(need(sd, "blocks.0.mlp.W_in", what), 1, 2, "blocks.0.mlp.W_in", what), "blocks.0.mlp.W_in");
   c.has_ln_weights = sd.count("blocks.0.ln1.w") > 0;
   c.has_unembed_bias = sd.count("unembed.b_U") > 0;
   const Tensor& W_U = need(sd, "unembed.W_U", what);
   if (dim(W_U, 1, 2, "unembed.W_U", what) != c.d_vocab)
     throw UserError(what + ": unembed.W_U has shape " + shape_string(W_U.shape) + " but the input vocabulary is " +
                     std::to_string(c.d_vocab) + "; a d_vocab_out different from d_vocab is not supported");
+  if (!c.plausible()) throw UserError(what + ": implausible model configuration " + c.describe());
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "model/train_log.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -66,13 +67,14 @@ std::vector<LogRow> parse_log_csv(const std::string& text, const std::string& pa
       if (s.empty()) return double(NAN);
       char* end = nullptr;
       const double v = std::strtod(s.c_str(), &end);
-      if (end == s.c_str() || *end != '\0') bad(k);
+      if (end == s.c_str() || *end != '\0' || !std::isfinite(v)) bad(k);  // the trainer writes "" for NaN, never inf
       return v;
     };
     auto integer = [&](int k) {
       char* end = nullptr;
+      errno = 0;
       const long long v = std::strtoll(f[k].c_str(), &end, 10);
-      if (f[k].empty() || *end != '\0' || v < 0) bad(k);
+      if (f[k].empty() || *end != '\0' || v < 0 || errno == ERANGE) bad(k);
       return v;
     };
     LogRow r;
@@ -89,6 +91,7 @@ std::vector<LogRow> parse_log_csv(const std::string& text, const std::string& pa
     if (cut) break;
     rows.push_back(r);
   }
+  if (lineno == 0) throw UserError(path + ": empty file, not a training log");
   return rows;
 }
 

@@ -176,6 +176,19 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
                   (p.kind == Kind::linear || (p.H > 0 && int(p.W1.n_rows) == p.H && int(p.W1.n_cols) == p.d &&
                                               int(p.b1.n_elem) == p.H));
   if (!ok) throw UserError(name + ": malformed probe file (weight shapes do not match d, H and the basis)");
+  // A crc only catches accidents: weights that are not numbers, or a layer other than the one
+  // its hook names, would read garbage or edit at the wrong layer.
+  if (!p.W.is_finite() || !p.b.is_finite() || !p.W1.is_finite() || !p.b1.is_finite())
+    throw UserError(name + ": malformed probe file (weights that are not finite numbers)");
+  if (p.layer < 0) throw UserError(name + ": malformed probe file (layer " + std::to_string(p.layer) + ")");
+  if (p.hook.rfind("blocks.", 0) == 0) {  // blocks.N.hook_resid_pre reads layer N, every other hook of block N layer N+1
+    const size_t dot = p.hook.find('.', 7);
+    const std::string digits = p.hook.substr(7, dot == std::string::npos ? std::string::npos : dot - 7);
+    const bool numeric = !digits.empty() && digits.size() < 6 && digits.find_first_not_of("0123456789") == std::string::npos;
+    const int expect = numeric ? std::stoi(digits) + (p.hook.find(".hook_resid_pre") != std::string::npos ? 0 : 1) : -1;
+    if (expect != p.layer)
+      throw UserError(name + ": malformed probe file (layer " + std::to_string(p.layer) + " but hook " + p.hook + ")");
+  }
   return p;
 }
 

@@ -244,8 +244,9 @@ void bench_section(std::ostringstream& o, const Tour& t) {
        "model scored against the edited board: how wrong it would be if the edit did nothing. <i>Unedited</i> is the "
        "unedited model scored against the unedited board: the model's own error, the floor an edit can reach (near "
        "0 for a model that has learnt the rules). Reachable cases "
-       "are edited boards that a legal game can produce; unreachable ones cannot arise in play, so the model "
-       "cannot have memorised them.</p>\n";
+       "are edited boards whose discs a legal game was found to produce (the side to move not matched); for "
+       "unreachable ones the search found no such game (a proof where it was exhausted, else within its budget), "
+       "so the model is unlikely to have seen them in training.</p>\n";
   o << "<table>\n<tr><th class=\"l\">method</th><th class=\"l\">kind</th><th class=\"l\">set</th><th>cases</th>"
        "<th>errors per case</th><th>95% CI</th><th>null</th><th>null 95% CI</th><th>unedited</th><th>exact</th></tr>\n";
   for (auto& r : b.rows)

@@ -103,6 +103,18 @@ TEST_CASE("refusals: non-finite, negative and out-of-range option values") {
   expect_refused(tr + "--wd nan", 2, "--wd");
   expect_refused(tr + "--lr-floor 2", 2, "--lr-floor");
   CHECK(!std::filesystem::exists(t.str("run/latest.ckpt")));
+  // probe train: a given value is checked, not swapped for the default (layer 6, lr 1e-2, ...)
+  const std::string pt = "probe train --random 4 --out " + t.str("p.probe") + " ";
+  expect_refused(pt + "--layer -5", 2, "--layer");
+  expect_refused(pt + "--epochs -3", 2, "--epochs");
+  expect_refused(pt + "--lr -1", 2, "--lr");
+  expect_refused(pt + "--wd -0.5", 2, "--wd");
+  expect_refused(pt + "--probe-batch 0", 2, "--probe-batch");
+  expect_refused(pt + "--hidden 0", 2, "--hidden");
+  CHECK(!std::filesystem::exists(t.str("p.probe")));
+  // saliency of a move onto an occupied square (d4: a centre square, no move token at all)
+  expect_refused("saliency " + m + "--move d4 --out " + t.str("s.svg"), 2, "d4 is occupied");
+  CHECK(!std::filesystem::exists(t.str("s.svg")));
 }
 
 TEST_CASE("refusals: empty inputs are not reported as results") {
@@ -117,6 +129,10 @@ TEST_CASE("refusals: empty inputs are not reported as results") {
   { std::ofstream(t.str("empty.txt")) << "\n\n"; }
   expect_refused("import-games --text " + t.str("empty.txt") + " --out " + t.str("e.games"), 2, "no games");
   CHECK(!std::filesystem::exists(t.str("e.games")));
+  // games of one move have no next move to score: not "0% top-1, loss 0"
+  { std::ofstream(t.str("one.txt")) << "f5\nd3\n"; }
+  REQUIRE(ran("import-games --text " + t.str("one.txt") + " --out " + t.str("one.games")).rc == 0);
+  expect_refused("eval --games " + t.str("one.games"), 2, "no position with a next move");
 }
 
 TEST_CASE("refusals: a probe for a layer the model lacks, an --out that is a file") {
@@ -176,4 +192,12 @@ TEST_CASE("refusals: results written to a full disk on stdout, and junk in a tra
         << "20,2560,3.0,1e-4,3.8,1.8,,,,0.4\n";
   }
   expect_refused("curves " + t.str("run") + " --out " + t.str("c.svg"), 3, "line 3: field 3 ('x1.5')");
+  const std::string header = "step,games,wall_s,lr,train_loss,train_excess,val_loss,val_excess,val_legal_top1,grad_norm\n";
+  { std::ofstream(t.str("run/log.csv")) << header << "0,0,0.0,1e-5,inf,2.1,,,,0.5\n10,1280,1.5,1e-4,3.9,1.9,,,,0.4\n"; }
+  expect_refused("curves " + t.str("run") + " --out " + t.str("c.svg"), 3, "line 2: field 5 ('inf')");
+  { std::ofstream(t.str("run/log.csv")) << header << "0,99999999999999999999999,0.0,1e-5,4.1,2.1,,,,0.5\n10,1280,1.5,1e-4,3.9,1.9,,,,0.4\n"; }
+  expect_refused("curves " + t.str("run") + " --out " + t.str("c.svg"), 3, "line 2: field 2");
+  { std::ofstream(t.str("run/log.csv")); }  // empty
+  expect_refused("curves " + t.str("run") + " --out " + t.str("c.svg"), 3, "empty file, not a training log");
+  CHECK(!std::filesystem::exists(t.str("c.svg")));
 }

@@ -185,3 +185,58 @@ TEST_CASE("faults: a write removes the temporaries that killed writers of the sa
   CHECK(util::read_file(path) == "complete");
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("faults: --out through a symlink or onto a pipe keeps the link and the pipe, and a directory is refused") {
+  ScratchDir d("outkinds");
+  // A symlink: the target is replaced, the link stays a link (renaming over it would not).
+  const std::string target = d / "target.txt", link = d / "link.txt";
+  util::write_file_atomic(target, "old");
+  fs::create_symlink(target, link);
+  util::write_file_atomic(link, "new");
+  CHECK(fs::is_symlink(link));
+  CHECK(util::read_file(target) == "new");
+  // A pipe stands for a device such as /dev/null (which, as root, must never be replaced by a
+  // file): written in place. The reader is opened first, non-blocking, so the writer's open
+  // succeeds and a regression fails the check below instead of hanging.
+  const std::string fifo = d / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(rd >= 0);
+  util::write_file_atomic(fifo, "through the pipe");
+  struct stat st {};
+  REQUIRE(::stat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  char buf[64] = {};
+  CHECK(::read(rd, buf, sizeof buf) == 16);
+  CHECK(std::string(buf) == "through the pipe");
+  ::close(rd);
+  // A directory: refused on write and on read, naming it.
+  CHECK_THROWS_WITH_AS(util::write_file_atomic(d.path.string(), "x"), doctest::Contains("is a directory"), IoError);
+  CHECK_THROWS_WITH_AS(util::read_file(d.path.string()), doctest::Contains("is a directory"), IoError);
+  CHECK_THROWS_WITH_AS(data::GameReader(d.path.string()), doctest::Contains("is a directory"), IoError);
+}
+
+TEST_CASE("faults: export-games refuses bytes after the last game, import-wthor keeps --out when it accepts none") {
+  ScratchDir d("tails");
+  const std::string g = d / "g.games";
+  auto r = run_cli({"generate", "--games", "3", "--seed", "1", "--out", g}, d.path.string());
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const std::string bytes = slurp(g);
+  util::write_file_atomic(g, bytes + "x");
+  r = run_cli({"export-games", "--in", g}, d.path.string());
+  CHECK(r.code == kBadInput);
+  CHECK(r.err.find("after the last game") != std::string::npos);
+  // A WTHOR file whose only game is illegal: nothing accepted, the existing --out untouched.
+  const std::string keep = d / "keep.games";
+  util::write_file_atomic(keep, bytes);
+  std::string wtb(16, '\0');
+  wtb[4] = 1;           // one game
+  wtb[12] = 8;          // board size 8
+  std::string game(68, '\0');
+  game[8] = 11;         // a1 as the first move: illegal
+  util::write_file_atomic(d / "bad.wtb", wtb + game);
+  r = run_cli({"import-wthor", d / "bad.wtb", "--out", keep}, d.path.string());
+  CHECK(r.code != 0);
+  CHECK(r.err.find("nothing written") != std::string::npos);
+  CHECK(slurp(keep) == bytes);
+}

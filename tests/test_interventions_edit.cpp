@@ -3,6 +3,7 @@
 // input gradient matches finite differences; the gradient edit drives the reading to the target.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -98,7 +99,7 @@ TEST_CASE("linear edit: with zero biases scale s is the reflection x - (1+s)(x.u
   for (int i = 0; i < d; ++i) CHECK(y[i] == doctest::Approx(x[i] - 3.0 * xu * u[i]).epsilon(1e-4));
 }
 
-TEST_CASE("linear edit: erase moves along the empty direction, empty to occupied sets both gaps") {
+TEST_CASE("linear edit: erase sets the empty gap and keeps the colour gap, empty to occupied sets both") {
   const int d = 40;
   const Probe p = biased_linear(d, 21);
   int erased = 0, filled = 0;
@@ -112,10 +113,15 @@ TEST_CASE("linear edit: erase moves along the empty direction, empty to occupied
     if (now != 0) {
       linear_edit(y.data(), p, cell, 0, opt);
       const double h0 = gap(gp.e, gp.e_bias, x);  // scaled only from the occupied side (h0 < 0)
-      CHECK(gap(gp.e, gp.e_bias, y) == doctest::Approx(std::max(h0 < 0 ? -2.0 * h0 : h0, 1.0)).epsilon(1e-3));
+      const double g0 = gap(gp.f, gp.f_bias, x);  // and at least |g|/2 + margin, so empty wins
+      CHECK(gap(gp.e, gp.e_bias, y) ==
+            doctest::Approx(std::max({h0 < 0 ? -2.0 * h0 : h0, 1.0, std::fabs(g0) / 2 + 1.0})).epsilon(1e-3));
+      CHECK(read_cell(p, y, cell) == 0);
+      CHECK(gap(gp.f, gp.f_bias, y) == doctest::Approx(g0).epsilon(1e-3).scale(1e-3));
+      // the move lies in the plane of e and f: nothing of it is orthogonal to both
       const arma::fvec dx = arma::fvec(std::vector<float>(y.begin(), y.end())) - arma::fvec(x);
-      const arma::fvec u = gp.e / arma::norm(gp.e);
-      CHECK(arma::norm(dx - arma::dot(dx, u) * u) <= 1e-4 * (1 + arma::norm(dx)));
+      const arma::fmat Q = arma::orth(arma::join_rows(gp.e, gp.f));
+      CHECK(arma::norm(dx - Q * (Q.t() * dx)) <= 1e-4 * (1 + arma::norm(dx)));
       ++erased;
     } else {
       linear_edit(y.data(), p, cell, 2, opt);
@@ -127,6 +133,37 @@ TEST_CASE("linear edit: erase moves along the empty direction, empty to occupied
   }
   CHECK(erased > 0);
   CHECK(filled > 0);
+}
+
+TEST_CASE("linear edit: erasing a confident colour reads empty, not merely a positive empty gap") {
+  // Logits like (0, 4, -6): the empty gap h = z0 - (z1 + z2)/2 = 1 is already positive, yet the
+  // cell reads mine; an erase must lift h past |g|/2 (g = z1 - z2 = 10), along e only.
+  const int d = 40;
+  const Probe p = biased_linear(d, 33);
+  int tested = 0;
+  for (int cell = 0; cell < 64; ++cell) {
+    std::vector<float> x = random_x(d, 900 + cell, 2.0f);
+    const CellGaps gp = get_cell_gaps(p, cell);
+    const double nf2 = arma::dot(gp.f, gp.f), ne2 = arma::dot(gp.e, gp.e);
+    // Set the gaps to h = 1, g = +-10 exactly: x += a f/|f|^2 + b e/|e|^2 solves a 2x2 system.
+    const double ef = arma::dot(gp.e, gp.f);
+    const double sign = cell % 2 ? 1.0 : -1.0;
+    const double rg = 10.0 * sign - gap(gp.f, gp.f_bias, x), rh = 1.0 - gap(gp.e, gp.e_bias, x);
+    // [1, ef/ne2; ef/nf2, 1] [a; b] = [rg; rh]
+    const double det = 1.0 - ef * ef / (ne2 * nf2);
+    const double a = (rg - ef / ne2 * rh) / det, b = (rh - ef / nf2 * rg) / det;
+    for (int i = 0; i < d; ++i) x[i] += static_cast<float>(a * gp.f[i] / nf2 + b * gp.e[i] / ne2);
+    REQUIRE(gap(gp.e, gp.e_bias, x) == doctest::Approx(1.0).epsilon(1e-3));
+    REQUIRE(read_cell(p, x, cell) == (sign > 0 ? 1 : 2));
+    std::vector<float> y = x;
+    LinearEditOptions opt;
+    linear_edit(y.data(), p, cell, 0, opt);
+    CHECK(read_cell(p, y, cell) == 0);
+    CHECK(gap(gp.e, gp.e_bias, y) == doctest::Approx(5.0 + opt.margin).epsilon(1e-3));
+    CHECK(gap(gp.f, gp.f_bias, y) == doctest::Approx(10.0 * sign).epsilon(1e-3));  // colour gap kept
+    ++tested;
+  }
+  CHECK(tested == 64);
 }
 
 TEST_CASE("probe input gradient matches central finite differences (linear and MLP)") {

@@ -402,6 +402,15 @@ TEST_CASE("import: missing, mis-shaped, unexpected and non-finite tensors are re
     s["unembed.W_U"] = Tensor{{64, 60}, std::vector<float>(64 * 60)};
     CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("d_vocab_out"), UserError);
   }
+  {
+    StateDict s = sd;  // a zero-width model: consistent shapes, nothing a later load accepts
+    s["embed.W_E"] = Tensor{{61, 0}, {}};
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("implausible size 0 in the shape of embed.W_E"),
+                         UserError);
+    s = sd;  // a size past int: refused before it becomes one, or anything is allocated
+    s["blocks.0.mlp.W_in"] = Tensor{{0, int64_t{1} << 40}, {}};
+    CHECK_THROWS_WITH_AS(import_state_dict(s, "f"), doctest::Contains("blocks.0.mlp.W_in"), UserError);
+  }
   CHECK_THROWS_WITH_AS(import_state_dict(StateDict{{"foo", Tensor{{1}, {0}}}}, "f"), doctest::Contains("neither"),
                        UserError);
 }

@@ -1,6 +1,7 @@
 // Probe files (round trip, refusals), .npy export, intervention directions.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -78,6 +79,32 @@ TEST_CASE("probe file: truncated, corrupted, wrong-version and foreign files are
   CHECK_THROWS_AS(load_probe("/nonexistent/dir/p.probe"), ogpt::IoError);
 }
 
+TEST_CASE("probe file: weights that are not numbers, or a layer its hook does not name, are refused") {
+  // Both pass the crc (written by a buggy tool, or forged): a NaN probe would read garbage, a
+  // wrong layer would edit the model where the probe never read it.
+  for (Kind kind : {Kind::linear, Kind::mlp}) {
+    CAPTURE(kind_name(kind));
+    Probe p = make_probe(kind, Target::mine_theirs, 8, 4, 3);
+    p.hook = "blocks.5.hook_resid_post";
+    p.layer = 6;
+    CHECK(refusal(probe_to_bytes(p)).empty());
+    Probe q = p;
+    q.W(3, 2) = std::nanf("");
+    CHECK(refusal(probe_to_bytes(q)).find("not finite") != std::string::npos);
+    q = p;
+    q.b[7] = INFINITY;
+    CHECK(refusal(probe_to_bytes(q)).find("not finite") != std::string::npos);
+    q = p;
+    q.layer = 5;
+    CHECK(refusal(probe_to_bytes(q)).find("layer 5 but hook blocks.5.hook_resid_post") != std::string::npos);
+    q.layer = -7;
+    CHECK(refusal(probe_to_bytes(q)).find("layer -7") != std::string::npos);
+    q.hook = "blocks.5.hook_resid_pre";  // resid_pre of block 5 is layer 5
+    q.layer = 5;
+    CHECK(refusal(probe_to_bytes(q)).empty());
+  }
+}
+
 TEST_CASE("probe file: a forged length inside the payload is refused before anything is allocated") {
   // The crc32 is no defence against a crafted file: fix it up after changing a length field.
   auto forge = [](std::string b) {
@@ -89,6 +116,7 @@ TEST_CASE("probe file: a forged length inside the payload is refused before anyt
   };
   Probe p = make_probe(Kind::mlp, Target::black_white, 10, 6, 42);
   p.hook = "blocks.3.hook_resid_post";
+  p.layer = 4;
   std::string good = probe_to_bytes(p);
   CHECK_NOTHROW(probe_from_bytes(good, "good.probe"));
   // payload: kind (1 byte), basis (1), then the hook's length (u64) and its bytes

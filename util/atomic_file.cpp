@@ -23,6 +23,25 @@ static std::string dir_of(const std::string& path) {
 }
 
 AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path_, ec);  // of what a link points to
+  if (fs::is_directory(st)) throw IoError("cannot write " + path_ + ": is a directory");
+  if (fs::exists(st) && !fs::is_regular_file(st)) {
+    // A device or pipe (/dev/null, /dev/stdout, a fifo), or a link to one: written in place.
+    // Renaming a temporary over it would replace the node itself (as root, /dev/null).
+    direct_ = true;
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) throw IoError("cannot write " + path_ + ": " + std::strerror(errno));
+    return;
+  }
+  // A symlink to a file: replace its target (renaming over the link would replace the link by a
+  // plain file and leave the target as it was).
+  if (fs::is_symlink(path_, ec)) {
+    const fs::path target = fs::weakly_canonical(path_, ec);
+    if (ec) throw IoError("cannot write " + path_ + ": cannot resolve the link: " + ec.message());
+    path_ = target.string();
+  }
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0)
@@ -32,7 +51,7 @@ AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
 AtomicWriter::~AtomicWriter() {
   if (!committed_) {
     if (fd_ >= 0) ::close(fd_);
-    ::unlink(tmp_.c_str());
+    if (!direct_) ::unlink(tmp_.c_str());
   }
 }
 
@@ -70,6 +89,13 @@ static void remove_stale_temporaries(const std::string& path) {
 }
 
 void AtomicWriter::commit() {
+  if (direct_) {  // nothing to rename (and fsync fails on pipes)
+    const int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) throw IoError("cannot write " + path_ + ": " + std::strerror(errno));
+    committed_ = true;
+    return;
+  }
   if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
     fd_ = -1;
     throw IoError("cannot write " + path_ + ": " + std::strerror(errno) +
@@ -94,6 +120,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw IoError(path + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("cannot open " + path + ": " + std::strerror(errno));
   std::ostringstream ss;

@@ -2,7 +2,9 @@
 // Writing a file the user keeps: the bytes go to "<path>.tmp.<pid>", are flushed to disk, and
 // only then renamed over <path>. A crash, kill or full disk at any moment leaves either the old
 // complete file or the new complete file, never a mix. A temporary left by a writer that was
-// killed is removed by the next successful write of the same path.
+// killed is removed by the next successful write of the same path. A symlink is followed (its
+// target is replaced, the link kept); a device or pipe (/dev/null, /dev/stdout) is written in
+// place; a directory is refused.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -33,6 +35,7 @@ class AtomicWriter {
   int fd_ = -1;
   uint64_t written_ = 0;
   bool committed_ = false;
+  bool direct_ = false;  // path is a device or pipe: written in place, no temporary
 };
 
 // Creates directory `dir` (and its parents) unless it exists; throws IoError naming it when it
