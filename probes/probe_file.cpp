@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "probes/activations.hpp"
 #include "util/atomic_file.hpp"
 #include "util/checksum.hpp"
 #include "util/error.hpp"
@@ -181,14 +182,9 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
   if (!p.W.is_finite() || !p.b.is_finite() || !p.W1.is_finite() || !p.b1.is_finite())
     throw UserError(name + ": malformed probe file (weights that are not finite numbers)");
   if (p.layer < 0) throw UserError(name + ": malformed probe file (layer " + std::to_string(p.layer) + ")");
-  if (p.hook.rfind("blocks.", 0) == 0) {  // blocks.N.hook_resid_pre reads layer N, every other hook of block N layer N+1
-    const size_t dot = p.hook.find('.', 7);
-    const std::string digits = p.hook.substr(7, dot == std::string::npos ? std::string::npos : dot - 7);
-    const bool numeric = !digits.empty() && digits.size() < 6 && digits.find_first_not_of("0123456789") == std::string::npos;
-    const int expect = numeric ? std::stoi(digits) + (p.hook.find(".hook_resid_pre") != std::string::npos ? 0 : 1) : -1;
-    if (expect != p.layer)
-      throw UserError(name + ": malformed probe file (layer " + std::to_string(p.layer) + " but hook " + p.hook + ")");
-  }
+  // hook_layer needs the model's config only for ln_final hooks, which are not checked here.
+  if (p.hook.rfind("blocks.", 0) == 0 && hook_layer(p.hook, model::Config{}) != p.layer)
+    throw UserError(name + ": malformed probe file (layer " + std::to_string(p.layer) + " but hook " + p.hook + ")");
   return p;
 }
 

@@ -96,21 +96,15 @@ TEST_CASE("refusals: non-finite, negative and out-of-range option values") {
   expect_refused("probe show --probe " + kShipped + "/probes/linear-mine-theirs-L6.probe " + m + "--at -3", 2, "--at");
   TempDir t("refuse_train");
   const std::string tr = "train --preset 2x64 --games 8 --out " + t.str("run") + " ";
-  expect_refused(tr + "--lr inf", 2, "--lr");
-  expect_refused(tr + "--beta1 1.5", 2, "--beta1");
-  expect_refused(tr + "--beta2 -0.1", 2, "--beta2");
-  expect_refused(tr + "--eps 0", 2, "--eps");
-  expect_refused(tr + "--wd nan", 2, "--wd");
-  expect_refused(tr + "--lr-floor 2", 2, "--lr-floor");
+  // each refusal names its option (the text before the space)
+  const auto refused = [](const std::string& cmd, const std::string& opt) {
+    expect_refused(cmd + opt, 2, opt.substr(0, opt.find(' ')));
+  };
+  for (const char* o : {"--lr inf", "--beta1 1.5", "--beta2 -0.1", "--eps 0", "--wd nan", "--lr-floor 2"}) refused(tr, o);
   CHECK(!std::filesystem::exists(t.str("run/latest.ckpt")));
   // probe train: a given value is checked, not swapped for the default (layer 6, lr 1e-2, ...)
   const std::string pt = "probe train --random 4 --out " + t.str("p.probe") + " ";
-  expect_refused(pt + "--layer -5", 2, "--layer");
-  expect_refused(pt + "--epochs -3", 2, "--epochs");
-  expect_refused(pt + "--lr -1", 2, "--lr");
-  expect_refused(pt + "--wd -0.5", 2, "--wd");
-  expect_refused(pt + "--probe-batch 0", 2, "--probe-batch");
-  expect_refused(pt + "--hidden 0", 2, "--hidden");
+  for (const char* o : {"--layer -5", "--epochs -3", "--lr -1", "--wd -0.5", "--probe-batch 0", "--hidden 0"}) refused(pt, o);
   CHECK(!std::filesystem::exists(t.str("p.probe")));
   // saliency of a move onto an occupied square (d4: a centre square, no move token at all)
   expect_refused("saliency " + m + "--move d4 --out " + t.str("s.svg"), 2, "d4 is occupied");
