@@ -1,9 +1,10 @@
-// othello-gpt tour [--model M] [--probe P] [--out report.html] [--games N] [--cases N] [--seed S]
-//                  [--quick] [--json]
+// othello-gpt tour [--model M] [--probe P] [--out report.html] [--figures DIR] [--games N] [--cases N]
+//                  [--seed S] [--quick] [--json]
 // The experiment end to end in a few minutes on a trained model (the shipped one by default):
 // predictions, the probe sweep, the intervention benchmark, a saliency map, and a
 // self-contained HTML report of everything it measured (report/).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli/registry.hpp"
@@ -19,6 +20,7 @@ using namespace ogpt;
 struct Args {
   report::TourOptions o;
   std::string out = "othello-gpt-tour.html";
+  std::string figures;  // also write the report's pictures here as .svg files
   bool quick = false, json = false, quiet = false, linear_only = false;
 };
 
@@ -31,6 +33,8 @@ int run(Args& a) {
   auto say = [&](const std::string& s) {
     if (!a.json) std::printf("%s\n", s.c_str()), std::fflush(stdout);
   };
+  // Before minutes of work: a --figures path that is a file fails now, not at the end.
+  if (!a.figures.empty()) util::ensure_directory(a.figures);
   report::Tour t = report::tour_begin(o);
   say("othello-gpt tour: model " + t.model_path + " (" + t.cfg.describe() + "), probes " + t.probe_path + " (" +
       t.probes.describe() + ")");
@@ -64,12 +68,21 @@ int run(Args& a) {
   say(report::saliency_text(t));
 
   util::write_file_atomic(a.out, report::tour_html(t));
+  std::vector<std::string> written;
+  if (!a.figures.empty())
+    for (const auto& [name, svg] : report::tour_figures(t)) {
+      written.push_back((std::filesystem::path(a.figures) / name).string());
+      util::write_file_atomic(written.back(), svg);
+    }
   if (a.json) {
-    std::printf("%s\n", report::tour_json(t, a.out).dump(2).c_str());
+    nlohmann::json j = report::tour_json(t, a.out);
+    if (!a.figures.empty()) j["figures"] = written;
+    std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   std::printf("time: %.1f s wall, %.1f s CPU\n", t.total_wall_s, t.total_cpu_s);
   std::printf("wrote %s\n", a.out.c_str());
+  for (const auto& w : written) std::printf("wrote %s\n", w.c_str());
   return 0;
 }
 
@@ -79,6 +92,9 @@ cli::Command reg("tour", "The whole experiment in minutes: predictions, probes, 
   sub.add_option("--model,-m", a->o.model, "Checkpoint file or run directory (default: the shipped model, data/default)");
   sub.add_option("--probe,-p", a->o.probe, "Probe file or directory of probes (default: DIR/probes beside the model)");
   sub.add_option("--out,-o", a->out, "HTML report to write")->capture_default_str();
+  sub.add_option("--figures", a->figures,
+                 "Also write the report's pictures to this directory as probe-sweep.svg, intervention-bench.svg "
+                 "and saliency.svg (created if missing)");
   sub.add_option("--games", a->o.games, "Fresh random games for the probe sweep")->capture_default_str();
   sub.add_option("--cases", a->o.cases, "Intervention cases per kind (flip, erase) and set (reachable, unreachable)")
       ->capture_default_str();

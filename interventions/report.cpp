@@ -217,8 +217,9 @@ std::string bench_svg(const std::vector<BenchRow>& rows, const std::string& titl
     o += buf;
   }
   std::snprintf(buf, sizeof buf,
-                "<text x=\"14\" y=\"%d\" font-size=\"11\" transform=\"rotate(-90 14 %d)\">errors per case (top-N)</text>\n",
-                y0 + ph / 2 + 50, y0 + ph / 2);
+                "<text x=\"18\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 18 %d)\">"
+                "errors per case (top-N)</text>\n",
+                y0 + ph / 2, y0 + ph / 2);
   o += buf;
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     const int gx = x0 + static_cast<int>(gi) * gw + gap / 2;

@@ -128,6 +128,7 @@ util::Plot sweep_plot(const std::vector<SweepRow>& rows, const std::string& titl
   plot.y_max = 1.0;
   plot.width = 860;
   plot.height = 460;
+  plot.legend_outside = true;  // ten series, the best near the top
   const bool random = std::any_of(rows.begin(), rows.end(), [](const SweepRow& r) { return r.random_model; });
   for (int m = 0; m < (random ? 2 : 1); ++m)
     for (auto t : {Target::mine_theirs, Target::black_white})

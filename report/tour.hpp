@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/game.hpp"
@@ -131,6 +132,9 @@ std::string bench_text(const Tour& t);
 std::string saliency_text(const Tour& t);
 nlohmann::json tour_json(const Tour& t, const std::string& html_path);
 std::string tour_html(const Tour& t);
+// The report's pictures as stand-alone SVG files (file name, SVG text), for a README or a paper:
+// probe-sweep.svg, intervention-bench.svg, saliency.svg: the drawings the report shows inline.
+std::vector<std::pair<std::string, std::string>> tour_figures(const Tour& t);
 
 // Number formats shared by the text, the HTML and the tests: accuracy in percent with 2
 // decimals ("97.31"), errors per case with 3 decimals ("0.125").

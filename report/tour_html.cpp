@@ -62,6 +62,20 @@ probes::PositionPicture position(const othello::Board& b, Bitboard legal, const 
   return p;
 }
 
+// The pictures, one function each, so the report and tour_figures() draw the same ones.
+std::string sweep_figure(const Tour& t) {
+  return util::render_svg(
+      probes::sweep_plot(t.sweep.rows, "Probe test accuracy by layer (m/t = mine/theirs, b/w = black/white)"));
+}
+std::string bench_figure(const Tour& t) {
+  return interventions::bench_svg(t.bench.rows, "Errors per case after the edit, against the null baseline");
+}
+std::string saliency_figure(const Tour& t) {
+  const auto& s = t.saliency;
+  return interventions::saliency_svg(s, "Latent saliency of " + othello::square_name(s.move) + " after move " +
+                                            std::to_string(t.saliency_moves.size()));
+}
+
 void card_section(std::ostringstream& o, const Tour& t) {
   o << "<h2 id=\"card\">The model and how it was trained</h2>\n";
   const bool legal_target = t.card.found && t.card.card.contains("target") && t.card.card["target"] == "legal";
@@ -177,9 +191,7 @@ void sweep_section(std::ostringstream& o, const Tour& t) {
     << "training positions for linear probes, " << f("%.1f", passes(t.opt, s, t.opt.epochs_mlp))
     << " for MLP probes with a hidden layer of 128), keeping the weights with the best validation loss. Two controls: the same probes on a <b>randomly initialised</b> model of the same shape "
        "(what any network's activations give away), and the <b>per-cell majority class</b> (no model at all).</p>\n";
-  o << scope_svg_ids(
-      util::render_svg(probes::sweep_plot(s.rows, "Probe test accuracy by layer (m/t = mine/theirs, b/w = black/white)")),
-      "sweep-plot-");
+  o << scope_svg_ids(sweep_figure(t), "sweep-plot-");
   o << "<table>\n<tr><th>layer</th><th>linear m/t</th><th>linear b/w</th><th>MLP m/t</th><th>MLP b/w</th>"
        "<th>random: linear m/t</th><th>random: linear b/w</th><th>random: MLP m/t</th><th>random: MLP b/w</th></tr>\n";
   for (int k = 0; k <= t.cfg.n_layers; ++k) {
@@ -272,7 +284,7 @@ void bench_section(std::ostringstream& o, const Tour& t) {
                   : "does not move the predictions toward the edited board's legal moves")
         << (e < 0.25 * n ? "." : e < n ? ", but only part of the way." : ".") << "</p>\n";
   }
-  o << interventions::bench_svg(b.rows, "Errors per case after the edit, against the null baseline");
+  o << bench_figure(t);
   if (b.example < 0) return;
   const auto& c = b.cases[b.example];
   const auto& r = b.example_result;
@@ -310,8 +322,7 @@ void saliency_section(std::ostringstream& o, const Tour& t) {
        "which discs should matter: a move is legal only if it flips a line of the opponent's discs that ends in one "
        "of the mover's, so a model that tracks the board should care most about the discs on the lines through "
        "the move.</p>\n";
-  o << interventions::saliency_svg(s, "Latent saliency of " + othello::square_name(s.move) + " after move " +
-                                          std::to_string(t.saliency_moves.size()));
+  o << saliency_figure(t);
 }
 
 void method_section(std::ostringstream& o, const Tour& t) {
@@ -354,6 +365,11 @@ std::string tour_html(const Tour& t) {
   method_section(o, t);
   o << "</body>\n</html>\n";
   return o.str();
+}
+
+std::vector<std::pair<std::string, std::string>> tour_figures(const Tour& t) {
+  return {{"probe-sweep.svg", sweep_figure(t)}, {"intervention-bench.svg", bench_figure(t)},
+          {"saliency.svg", saliency_figure(t)}};
 }
 
 }  // namespace ogpt::report

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -21,6 +22,7 @@
 #include "tests/cli_run.hpp"
 #include "tests/temp_dir.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -83,11 +85,28 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
   make_trained_model(d);
   const std::string html_path = d.str("report.html");
   int rc = -1;
-  const std::string out = run_cli("tour --quick -q --json --seed 4242 --model " + d.str("run") + " --out " + html_path, &rc);
+  const std::string out = run_cli("tour --quick -q --json --seed 4242 --model " + d.str("run") + " --out " + html_path +
+                                  " --figures " + d.str("figs/new"), &rc);
   REQUIRE(rc == 0);
   const json j = json::parse(out);
   const std::string html = ogpt::util::read_file(html_path);
   CHECK(j["report"] == html_path);
+
+  // --figures: the report's pictures as stand-alone files (a directory created for them), each
+  // the very drawing the report shows (the sweep plot there with its ids scoped).
+  REQUIRE(j["figures"].size() == 3);
+  for (const char* name : {"probe-sweep.svg", "intervention-bench.svg", "saliency.svg"}) {
+    CAPTURE(name);
+    const std::string path = d.str("figs/new") + "/" + name;
+    CHECK(std::find(j["figures"].begin(), j["figures"].end(), path) != j["figures"].end());
+    const std::string svg = ogpt::util::read_file(path);
+    CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+    CHECK(count(svg, "<svg") == 1);
+    CHECK(count(svg, "</svg>") == 1);
+    const std::string shown =
+        std::string(name) == "probe-sweep.svg" ? ogpt::report::scope_svg_ids(svg, "sweep-plot-") : svg;
+    CHECK(html.find(shown) != std::string::npos);
+  }
 
   // Well-formed enough: one document, every section, every SVG closed, nothing external.
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
@@ -185,6 +204,19 @@ TEST_CASE("tour: --quick report on a small trained model matches its JSON and a 
   // The atomic write leaves no temporary file beside the report.
   for (auto& e : fs::directory_iterator(d.path))
     CHECK_MESSAGE(e.path().filename().string().find(".tmp") == std::string::npos, e.path().string());
+}
+
+TEST_CASE("tour: --figures onto a file is refused before any work") {
+  TempDir d("tour_figures_file");
+  ogpt::util::write_file_atomic(d.str("taken"), "keep me");
+  int rc = -1;
+  // No model here either: the --figures check comes first, so the message is about it.
+  const std::string err = run_cli("tour --quick -q --model " + d.str("nope") + " --figures " + d.str("taken") +
+                                  " --out " + d.str("r.html"), &rc, true);
+  CHECK(rc == ogpt::kIo);
+  CHECK(err.find(d.str("taken") + ": exists and is not a directory") != std::string::npos);
+  CHECK(ogpt::util::read_file(d.str("taken")) == "keep me");
+  CHECK(!fs::exists(d.str("r.html")));
 }
 
 TEST_CASE("tour: a missing model or missing probes is refused with the path and how to get them") {

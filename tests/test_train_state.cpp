@@ -206,6 +206,37 @@ TEST_CASE("svg plot: ticks, labels, series with gaps, log axis, escaping") {
   CHECK(util::render_svg_grid({p, empty, p}, 2).find("height=\"800\"") != std::string::npos);
 }
 
+TEST_CASE("svg plot: the legend sits inside the frame by default, beside it with legend_outside") {
+  util::Plot p;
+  p.series.push_back({"loss", {0, 1}, {1, 2}, false, ""});
+  // The number in attribute `attr` of the first element that starts with `head`.
+  auto attr_after = [](const std::string& svg, const std::string& head, const std::string& attr) {
+    const size_t at = svg.find(head);
+    REQUIRE(at != std::string::npos);
+    const size_t v = svg.find(attr + "=\"", at);
+    REQUIRE(v != std::string::npos);
+    return std::stod(svg.substr(v + attr.size() + 2));
+  };
+  auto frame_right = [&](const std::string& svg) {  // the frame: the rect with no fill
+    const size_t end = svg.find("fill=\"none\" stroke=\"#333\"");
+    REQUIRE(end != std::string::npos);
+    const std::string rect = svg.substr(svg.rfind("<rect", end));
+    return attr_after(rect, "<rect", "x") + attr_after(rect, "<rect", "width");
+  };
+  auto legend_x = [&](const std::string& svg) {
+    const size_t end = svg.find("\">loss</text>");
+    REQUIRE(end != std::string::npos);
+    return attr_after(svg.substr(svg.rfind("<text", end)), "<text", "x");
+  };
+  const std::string inside = util::render_svg(p);
+  CHECK(legend_x(inside) < frame_right(inside));
+  p.legend_outside = true;
+  const std::string outside = util::render_svg(p);
+  CHECK(legend_x(outside) > frame_right(outside));
+  CHECK(frame_right(outside) < frame_right(inside));  // the frame narrows to make room
+  CHECK(frame_right(outside) + 150 <= p.width);        // and the legend fits in the picture
+}
+
 TEST_CASE("model path: a file, a training directory, a directory with model.ckpt, the default") {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("ogpt_test_mpath_" + std::to_string(::getpid()));

@@ -56,7 +56,7 @@ std::vector<double> log_ticks(double lo, double hi) {
 // Draws one plot with its top-left corner at (ox, oy).
 void draw_plot(std::string& o, const Plot& p, double ox, double oy, size_t index) {
   const double W = p.width, H = p.height;
-  const double left = 70, right = 20, top = 36, bottom = 50;
+  const double left = 70, right = p.legend_outside ? 170 : 20, top = 36, bottom = 50;
   const double pw = W - left - right, ph = H - top - bottom;
   // Data range.
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
@@ -144,8 +144,8 @@ void draw_plot(std::string& o, const Plot& p, double ox, double oy, size_t index
     }
     flush();
     o += dots;
-    // Legend entry (top right, inside the frame).
-    double ly = oy + top + 14 + 15 * k, lx = ox + left + pw - 150;
+    // Legend entry (top right, inside the frame or beside it).
+    double ly = oy + top + 14 + 15 * k, lx = ox + left + pw + (p.legend_outside ? 12 : -150);
     o += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(lx + 18) + "\" y2=\"" +
          num(ly - 4) + "\" stroke=\"" + color + "\" stroke-width=\"2\"/>\n";
     o += "<text x=\"" + num(lx + 24) + "\" y=\"" + num(ly) + "\">" + xml_escape(s.name) + "</text>\n";

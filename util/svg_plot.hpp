@@ -30,6 +30,9 @@ struct Plot {
   // Axis limits; NaN = from the data (with nice rounding).
   double x_min = kAuto, x_max = kAuto, y_min = kAuto, y_max = kAuto;
   int width = 640, height = 400;
+  // Legend to the right of the frame instead of inside its top-right corner: for plots with many
+  // series or with curves near the top (the probe sweep), where the legend would hide them.
+  bool legend_outside = false;
 };
 
 // "Nice" tick values covering [lo, hi] (about `target` of them; steps 1, 2, 5 x 10^k).
