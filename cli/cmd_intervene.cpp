@@ -31,9 +31,10 @@ struct Common {
   std::string model, probe, method = "linear", hook, positions = "last";
   int layer = -1;
   bool single_layer = false;
-  float scale = 0, lr = 1e-3f, reg = 0.2f;
+  // Gradient-edit defaults are GradientEditOptions' own (one place to change them).
+  float scale = 0, lr = GradientEditOptions{}.lr, reg = GradientEditOptions{}.reg;
   CLI::Option* scale_given = nullptr;  // unset: default_scale(positions)
-  int steps = 1000;
+  int steps = GradientEditOptions{}.max_steps;
   bool json = false;
 };
 
@@ -50,9 +51,9 @@ void add_common(CLI::App& app, Common& c) {
                                             "(every position since the cell last changed, each in its own terms)");
   c.scale_given = app.add_option("--scale", c.scale, "Linear edit: new gap = scale x old gap, moved to the target side "
                                                      "(1 = reflection; default 4 with --positions last, 2 with since)");
-  app.add_option("--steps", c.steps, "Gradient edit: most Adam steps per layer");
-  app.add_option("--lr", c.lr, "Gradient edit: Adam learning rate, times the RMS of the activation");
-  app.add_option("--reg", c.reg, "Gradient edit: weight of the other 63 cells (reg_strg)");
+  app.add_option("--steps", c.steps, "Gradient edit: most Adam steps per layer")->capture_default_str();
+  app.add_option("--lr", c.lr, "Gradient edit: Adam learning rate, times the RMS of the activation")->capture_default_str();
+  app.add_option("--reg", c.reg, "Gradient edit: weight of the other 63 cells (reg_strg)")->capture_default_str();
   app.add_flag("--json", c.json, "Print JSON");
 }
 
