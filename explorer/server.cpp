@@ -71,6 +71,18 @@ void serve(Explorer& ex, const ServeOptions& opt) {
   // Every method reaches the handler, which answers 404/405 in JSON.
   svr.Get(".*", handler).Post(".*", handler).Put(".*", handler).Delete(".*", handler).Patch(".*", handler);
   svr.Options(".*", handler);
+  // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3), but
+  // httplib 0.11 reads a POST/PUT/PATCH/DELETE's body until the peer closes, so such a request (a
+  // bare `curl -X DELETE`, a hand-typed POST) waited out the 5 s read timeout before its answer.
+  // Answer it here, before httplib reads, with the empty body it has.
+  svr.set_pre_routing_handler([handler](const httplib::Request& req, httplib::Response& res) {
+    const bool reads_body = req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+                            req.method == "DELETE" || req.method == "PRI";
+    if (!reads_body || req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
+      return httplib::Server::HandlerResponse::Unhandled;
+    handler(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
 
   g_stop.store(false);
   struct sigaction sa {}, old_int{}, old_term{};

@@ -101,11 +101,12 @@ constexpr Bitboard kCorners = (1ull << 0) | (1ull << 7) | (1ull << 56) | (1ull <
 
 struct Key {
   Bitboard black, white;
+  bool black_to_move;
   bool operator==(const Key&) const = default;
 };
 struct KeyHash {
   size_t operator()(const Key& k) const {
-    uint64_t h = k.black * 0x9e3779b97f4a7c15ull ^ (k.white + 0x632be59bd9b4e019ull) * 0xc2b2ae3d27d4eb4full;
+    uint64_t h = k.black * 0x9e3779b97f4a7c15ull ^ (k.white + 0x632be59bd9b4e019ull + k.black_to_move) * 0xc2b2ae3d27d4eb4full;
     return static_cast<size_t>(h ^ (h >> 29));
   }
 };
@@ -128,11 +129,11 @@ struct Search {
     if (occ == occupied) return b.black() == black && b.white() == white;
     // A corner disc never flips: a wrong colour there can never be repaired.
     if ((b.black() & kCorners & ~black) || (b.white() & kCorners & ~white)) return false;
-    // Discs never disappear, so (black, white) determines the position up to the side to move;
-    // the side to move follows from the history only through passes, which are rare. Keying on
-    // the discs alone can (very rarely) prune a branch that differs only by a pass: that errs
-    // towards "unreachable", never towards a wrong "reachable" (a witness is always a real game).
-    if (!visited.insert(Key{b.black(), b.white()}).second) return false;
+    // The discs and the side to move are the whole state (what follows depends on nothing else),
+    // so a state seen before has been searched. The side to move matters only after a pass, which
+    // is rare, but without it a pruned branch could make an exhausted search's "unreachable" (a
+    // proof: `proven` in the bench) wrong.
+    if (!visited.insert(Key{b.black(), b.white(), b.to_move == othello::Color::black}).second) return false;
     Bitboard legal = othello::get_moves(b);
     if (legal == 0) {
       b = othello::board_pass(b);

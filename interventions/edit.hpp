@@ -70,8 +70,10 @@ double probe_input_loss(const probes::Probe& p, const float* x, const uint8_t* y
                         arma::fvec* grad = nullptr, arma::fvec* logits = nullptr);
 
 struct GradientEditOptions {
-  float lr = 1e-3f;         // Adam learning rate (Li et al.: 1e-3)...
-  bool lr_relative = true;  // ...times the RMS of x, so the step suits the model's scale
+  // Adam learning rate, times the RMS of x. Li et al. used 1e-3; here 1e-3 overshoots (flips no
+  // better than the null, 50 cases per set), 3e-4 measured best of 1e-3/3e-4/1e-4/3e-5.
+  float lr = 3e-4f;
+  bool lr_relative = true;  // the step scales with the activation, so it suits any model
   int max_steps = 1000;
   float reg = 0.2f;         // weight of the other 63 cells (Li et al.'s reg_strg)
   float stop_prob = 0.9f;   // stop once p(target class) >= this (> 1 never stops early)

@@ -7,9 +7,11 @@
 #include <exception>
 #include <filesystem>
 #include <set>
+#include <string_view>
 
 #include "othello/board.hpp"
 #include "othello/game_record.hpp"
+#include "probes/activations.hpp"
 #include "probes/probe_file.hpp"
 #include "util/error.hpp"
 
@@ -32,6 +34,16 @@ std::string layer_list(const std::map<int, probes::Probe>& m) {
 bool is_board_basis(const probes::Probe& p) {
   return p.C == 3 && (p.target == probes::Target::mine_theirs || p.target == probes::Target::black_white);
 }
+// Edits are keyed by depth in the residual stream (layer L = after L blocks). A probe at
+// hook_attn_out, hook_resid_mid or hook_mlp_out also reports a layer (probes::hook_layer) and would
+// take the residual probe's place at that depth, so only residual probes drive edits; --hook
+// chooses where the change is written.
+bool is_residual(const probes::Probe& p) {
+  const auto ends_with = [&](std::string_view s) {
+    return p.hook.size() >= s.size() && p.hook.compare(p.hook.size() - s.size(), s.size(), s) == 0;
+  };
+  return ends_with(".hook_resid_pre") || ends_with(".hook_resid_post");
+}
 }  // namespace
 
 std::string ProbeSet::describe() const {
@@ -39,7 +51,7 @@ std::string ProbeSet::describe() const {
 }
 
 void add_probe(ProbeSet& set, probes::Probe p) {
-  if (!is_board_basis(p)) return;
+  if (!is_board_basis(p) || !is_residual(p)) return;
   auto& m = p.kind == probes::Kind::linear ? set.linear : set.mlp;
   auto it = m.find(p.layer);
   // Two probes of one kind at one layer: prefer the mine/theirs basis (the model's own frame).
@@ -53,7 +65,8 @@ ProbeSet load_probe_set(const std::string& path) {
   if (!fs::exists(path, ec)) throw IoError(path + ": no such probe file or directory");
   for (const std::string& f : probes::probe_files_at(path)) add_probe(set, probes::load_probe(f));
   if (set.empty())
-    throw UserError(path + ": no probe of a board basis (mine-theirs or black-white) found");
+    throw UserError(path + ": no probe of a board basis (mine-theirs or black-white) at a residual-stream hook "
+                           "(hook_resid_pre / hook_resid_post) found");
   return set;
 }
 
@@ -130,6 +143,15 @@ std::vector<EditLayer> plan_layers(const model::GPT& gpt, const ProbeSet& set, c
       hook = "blocks." + std::to_string(l - 1) + "." + opt.hook_suffix;
     }
     if (!known.count(hook) || !known.count(p.hook)) throw UserError("unknown hook '" + hook + "' for layer " + std::to_string(l));
+    // The change is a d_model vector added at one position: the hook it is written to must be
+    // [batch, position, d_model] (not attention-shaped, not a LayerNorm scale, not d_mlp wide).
+    if (hook != p.hook) {
+      probes::hook_name(hook, 0, gpt.cfg());  // throws for attention-shaped and scale hooks
+      if (probes::hook_width(hook, gpt.cfg()) != gpt.cfg().d_model)
+        throw UserError("--hook " + opt.hook_suffix + ": " + hook + " is " +
+                        std::to_string(probes::hook_width(hook, gpt.cfg())) + " wide, the edit is d_model = " +
+                        std::to_string(gpt.cfg().d_model));
+    }
     out.push_back(EditLayer{&p, hook});
   }
   return out;

@@ -32,8 +32,8 @@ struct ProbeSet {
   bool empty() const { return linear.empty() && mlp.empty(); }
   std::string describe() const;  // "linear layers 1-8, mlp layers 4-8"
 };
-// Keeps the board-basis probes (mine-theirs / black-white); others are ignored. Throws UserError
-// when none is found, naming the path.
+// Keeps the board-basis probes (mine-theirs / black-white) at residual-stream hooks; others are
+// ignored. Throws UserError when none is found, naming the path.
 ProbeSet load_probe_set(const std::string& path);
 void add_probe(ProbeSet& set, probes::Probe p);  // for tests and callers holding probes already
 

@@ -4,7 +4,14 @@
 
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -16,6 +23,31 @@
 #include "util/error.hpp"
 
 using namespace ogpt;
+
+namespace {
+
+// One raw HTTP/1.1 request on a fresh connection (httplib's client always sends Content-Length):
+// the answer's status code (0: none within 10 s) and the seconds it took.
+std::pair<int, double> raw_request(int port, const std::string& text) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(send(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()));
+  char buf[256] = {};
+  const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  close(fd);
+  return {n >= 12 && std::string(buf, 9) == "HTTP/1.1 " ? std::atoi(buf + 9) : 0, s};
+}
+
+}  // namespace
 
 TEST_CASE("explorer server: loopback HTTP, host check, SIGINT stops it") {
   const model::Config cfg = model::preset("2x64");
@@ -58,6 +90,15 @@ TEST_CASE("explorer server: loopback HTTP, host check, SIGINT stops it") {
     auto reb = c.Get("/api/info", other);
     REQUIRE(reb);
     CHECK(reb->status == 403);
+    // No Content-Length and no Transfer-Encoding: no body, answered at once (httplib alone waited
+    // for the peer to close, a 5 s read timeout).
+    const std::string host = "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+    auto [post_status, post_s] = raw_request(port, "POST /api/state HTTP/1.1\r\n" + host + "\r\n");
+    CHECK(post_status == 400);  // an empty body is not a JSON object
+    CHECK(post_s < 2.0);
+    auto [del_status, del_s] = raw_request(port, "DELETE /api/state HTTP/1.1\r\n" + host + "\r\n");
+    CHECK(del_status == 405);
+    CHECK(del_s < 2.0);
   }
   // A second server on the same port is refused, not silently sharing it.
   explorer::ServeOptions same = o;

@@ -141,6 +141,23 @@ TEST_CASE("intervention runner: an edit added at another hook equals the in-plac
   InterventionOptions bad = a;
   bad.layer = 7;
   CHECK_THROWS_AS(run_model(f.gpt, kPrefixes, f.probes, edits, to_move, bad), UserError);
+  // The change is d_model wide at one position: hooks of another shape are refused, not written
+  // past their end or into the wrong elements.
+  for (const char* s : {"attn.hook_pattern", "attn.hook_z", "ln1.hook_scale", "mlp.hook_post", "mlp.hook_pre"}) {
+    CAPTURE(s);
+    InterventionOptions h = a;
+    h.hook_suffix = s;
+    CHECK_THROWS_AS(run_model(f.gpt, kPrefixes, f.probes, edits, to_move, h), UserError);
+  }
+  // A probe at hook_attn_out reports a layer too, but does not take the residual probe's place.
+  ProbeSet set = f.probes;
+  probes::Probe side = set.linear.at(1);
+  side.hook = "blocks.0.hook_attn_out";
+  add_probe(set, side);
+  CHECK(set.linear.at(1).hook == "blocks.0.hook_resid_post");
+  ProbeSet only_side;
+  add_probe(only_side, side);
+  CHECK(only_side.empty());
 }
 
 TEST_CASE("intervention cases: errors and null errors follow the engine's legal sets") {
