@@ -7,7 +7,6 @@
 #include <exception>
 #include <filesystem>
 #include <set>
-#include <string_view>
 
 #include "othello/board.hpp"
 #include "othello/game_record.hpp"
@@ -39,10 +38,7 @@ bool is_board_basis(const probes::Probe& p) {
 // take the residual probe's place at that depth, so only residual probes drive edits; --hook
 // chooses where the change is written.
 bool is_residual(const probes::Probe& p) {
-  const auto ends_with = [&](std::string_view s) {
-    return p.hook.size() >= s.size() && p.hook.compare(p.hook.size() - s.size(), s.size(), s) == 0;
-  };
-  return ends_with(".hook_resid_pre") || ends_with(".hook_resid_post");
+  return p.hook.ends_with(".hook_resid_pre") || p.hook.ends_with(".hook_resid_post");
 }
 }  // namespace
 
