@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "util/error.hpp"
@@ -40,6 +41,16 @@ inline void require_count(uint64_t v, uint64_t hi, const char* option) {
   if (v > hi)
     throw UserError(std::string(option) + " must be at most " + std::to_string(hi) + " (got " + std::to_string(v) +
                         (v > (uint64_t(1) << 63) ? ": a negative number?)" : ")"),
+                    kUsage);
+}
+
+// An output that is one of the inputs: the rename at the end of the write would replace the
+// user's data with the converted copy (text over binary, or back).
+inline void require_not_input(const std::string& out, const std::string& in, const char* option) {
+  std::error_code ec;
+  if (std::filesystem::equivalent(out, in, ec))
+    throw UserError(std::string(option) + " " + out + " is the input file " + in +
+                        ": writing it would replace the input; choose another " + option,
                     kUsage);
 }
 

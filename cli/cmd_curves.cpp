@@ -10,6 +10,7 @@
 #include "model/train_log.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 struct Opts {
@@ -51,7 +52,7 @@ ogpt::cli::Command reg("curves", "Compare the validation curves of training runs
     }
     util::write_file_atomic(o->out, model::render_compare_svg(logs, o->title));
     if (o->json) {
-      std::printf("%s\n", rows.dump(2).c_str());
+      std::printf("%s\n", util::json_text(rows, 2).c_str());
       return kOk;
     }
     std::printf("%-24s %12s %8s %12s %10s\n", "run", "games", "hours", "val excess", "top-1");

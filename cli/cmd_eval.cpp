@@ -15,6 +15,7 @@
 #include "model/model_path.hpp"
 #include "model/train_state.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -77,7 +78,7 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
                           {"loss", res.loss},
                           {"entropy_floor", res.entropy_floor},
                           {"excess_loss", res.excess_loss}};
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", util::json_text(j, 2).c_str());
     } else {
       std::printf("model          %s (%s)\n", path.c_str(), gpt->cfg().describe().c_str());
       std::printf("games          %llu (%llu positions with a next move)\n", (unsigned long long)res.games,

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "data/game_file.hpp"
 #include "data/text_games.hpp"
@@ -29,6 +30,7 @@ ogpt::cli::Command reg("export-games", "Write the games of a game file as text, 
   sub.add_flag("--quiet,-q", o->quiet, "No progress bar");
   return [o]() -> int {
     using namespace ogpt;
+    if (!o->out.empty()) cli::require_not_input(o->out, o->in, "--out");
     data::GameReader r(o->in);
     uint64_t total = o->limit ? std::min(o->limit, r.count()) : r.count();
     std::optional<util::AtomicWriter> w;

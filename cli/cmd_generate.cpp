@@ -7,6 +7,7 @@
 #include "data/game_file.hpp"
 #include "data/generate.hpp"
 #include "util/progress.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 struct Opts {
@@ -64,7 +65,7 @@ ogpt::cli::Command reg("generate", "Generate uniformly random legal games (Li et
                           {"games_shorter_than_60", st.games_short},
                           {"games_per_s", total_s > 0 ? st.games / total_s : 0},
                           {"generator_games_per_s", gen_s > 0 ? st.games / gen_s : 0}};
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", util::json_text(j, 2).c_str());
     } else {
       auto pct = [&](uint64_t x) { return st.games ? 100.0 * x / st.games : 0.0; };
       std::printf("wrote %s\n", o->out.c_str());

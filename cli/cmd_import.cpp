@@ -10,6 +10,7 @@
 #include "model/import.hpp"
 #include "model/train_state.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 struct Opts {
@@ -61,7 +62,7 @@ ogpt::cli::Command reg("import", "Convert a .pth or .safetensors state dict (or 
                     {"step", st.step}, {"games_seen", st.games_seen}, {"wall_hours", st.wall_s / 3600},
                     {"threads", st.threads}};
       }
-      std::printf("%s\n", j.dump(1).c_str());
+      std::printf("%s\n", ogpt::util::json_text(j, 1).c_str());
       return 0;
     }
     std::string dtypes;

@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "data/game_file.hpp"
 #include "data/text_games.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 struct Opts {
@@ -25,6 +27,7 @@ ogpt::cli::Command reg("import-games", "Read games as text (one per line) into a
   sub.add_flag("--json", o->json, "Print the counts and rejected lines as JSON");
   return [o]() -> int {
     using namespace ogpt;
+    cli::require_not_input(o->out, o->text, "--out");
     data::TextGames t = data::read_text_games(o->text, o->skip_bad);
     // An empty result is almost always the wrong file (or every line skipped): say so rather
     // than write a game file that every later command refuses.
@@ -39,7 +42,7 @@ ogpt::cli::Command reg("import-games", "Read games as text (one per line) into a
       nlohmann::json rj = nlohmann::json::array();
       for (auto& r : t.rejected) rj.push_back({{"line", r.line}, {"message", r.message}});
       nlohmann::json j = {{"out", o->out}, {"games", t.games.size()}, {"lines", t.lines}, {"rejected", rj}};
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", util::json_text(j, 2).c_str());
       return 0;
     }
     for (auto& r : t.rejected) std::printf("skipped: %s\n", r.message.c_str());

@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "data/game_file.hpp"
 #include "data/wthor.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 struct Opts {
@@ -27,6 +29,7 @@ ogpt::cli::Command reg("import-wthor", "Import real games from WTHOR .wtb files 
     std::vector<data::Game> games;
     std::vector<data::WthorReject> rejected;
     nlohmann::json files = nlohmann::json::array();
+    for (const auto& path : o->in) cli::require_not_input(o->out, path, "--out");
     for (const auto& path : o->in) {
       data::WthorFile f = data::read_wthor(path);
       for (auto& g : f.games) games.push_back(g.game);
@@ -56,7 +59,7 @@ ogpt::cli::Command reg("import-wthor", "Import real games from WTHOR .wtb files 
         rj.push_back({{"file", r.file}, {"game", r.index}, {"move", r.move}, {"reason", r.reason},
                       {"message", r.message()}});
       nlohmann::json j = {{"out", o->out}, {"games", games.size()}, {"files", files}, {"rejected", rj}};
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", util::json_text(j, 2).c_str());
       return 0;
     }
     std::printf("%-32s %6s %6s %9s %9s\n", "file", "year", "games", "accepted", "rejected");

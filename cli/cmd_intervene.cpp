@@ -20,6 +20,7 @@
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -169,7 +170,7 @@ int run_one(const Common& c, const std::string& moves_text, const std::string& c
     j["errors"] = r.errors;
     j["null_errors"] = r.null_errors;
     j["pass"] = r.errors == 0;
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", util::json_text(j).c_str());
     return 0;
   }
   const CellState was = get_cell_state(truth.before, cell);
@@ -298,7 +299,7 @@ int run_bench(const Common& c, const BenchArgs& b) {
                    {"null_ci95", r.null_ci95}, {"unedited_mean", r.unedited_mean},
                    {"legal_changed_mean", r.changed_mean}, {"exact", r.reached},
                    {"prefix_mean", r.prefix_mean}, {"proven", r.proven}});
-    std::printf("%s\n", j.dump().c_str());
+    std::printf("%s\n", util::json_text(j).c_str());
     return 0;
   }
   if (b.cases_file.empty())

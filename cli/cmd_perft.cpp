@@ -13,6 +13,7 @@
 #include "cli/registry.hpp"
 #include "othello/perft.hpp"
 #include "util/progress.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 struct Options {
@@ -68,7 +69,7 @@ ogpt::cli::Command reg("perft", "Count the leaves of the game tree from the star
     if (opt->json) {
       nlohmann::json j{{"depth", opt->depth}, {"mode", perft_mode_name(mode)}, {"leaves", total},
                        {"seconds", s}, {"leaves_per_s", rate}, {"threads", opt->threads}};
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", ogpt::util::json_text(j).c_str());
     } else {
       std::printf("perft %d (%s): %llu leaves in %.3f s, %.1f M leaves/s\n", opt->depth,
                   perft_mode_name(mode), static_cast<unsigned long long>(total), s, rate / 1e6);

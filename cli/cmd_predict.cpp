@@ -20,6 +20,7 @@
 #include "othello/board.hpp"
 #include "othello/game_record.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -85,7 +86,7 @@ ogpt::cli::Command reg("predict", "The model's next-move distribution after some
       j["probabilities"] = probs;
       j["top1"] = square_name(token_to_square(order[0]));
       j["p_legal"] = p_legal;
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", util::json_text(j, 2).c_str());
       return 0;
     }
     std::printf("%s", board_to_string(b, legal).c_str());

@@ -27,6 +27,7 @@
 #include "util/error.hpp"
 #include "util/progress.hpp"
 #include "util/svg_plot.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 using namespace ogpt;
@@ -205,7 +206,7 @@ int run_train(const TrainArgs& a) {
     j["train_seconds"] = train_s;
     j["out"] = a.out;
     j["npy"] = npy;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
   std::printf("%s probe, %s basis, %s  (model %s)\n", probes::kind_name(kind), probes::target_name(target),
@@ -268,7 +269,7 @@ int run_eval(const EvalArgs& a) {
     j["games"] = games.size();
     j["eval"] = metrics_json(m, baseline);
     if (!a.svg.empty()) j["svg"] = a.svg;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
   std::printf("%s probe, %s basis, %s, on %zu games (model %s)\n", probes::kind_name(p.kind),
@@ -330,14 +331,14 @@ int run_sweep(const SweepArgs& a) {
             {"games", games.size()},
             {"layer_meaning", "residual stream after `layer` blocks (0 = embeddings, blocks.0.hook_resid_pre)"},
             {"rows", jrows}};
-  util::write_file_atomic(dir + "/sweep.json", j.dump(2) + "\n");
+  util::write_file_atomic(dir + "/sweep.json", util::json_text(j, 2) + "\n");
 
   const util::Plot plot = probes::sweep_plot(
       rows, "Probe accuracy by layer, " + cfg.describe() + " (m/t = mine/theirs, b/w = black/white)");
   util::write_file_atomic(dir + "/sweep.svg", util::render_svg(plot));
 
   if (a.c.json) {
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
   std::printf("probe test accuracy (%%) by layer, %s, %zu games:\n", cfg.describe().c_str(), games.size());
@@ -427,7 +428,7 @@ int run_show(const ShowArgs& a) {
     j["probe"] = read;
     j["probability"] = pr;
     j["correct_cells"] = right;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
   std::printf("after move %d (%s), %s to move; %s %s probe at %s\n", t + 1, othello::square_name(g.moves[t]).c_str(),

@@ -15,6 +15,7 @@
 #include "othello/game_record.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -78,7 +79,7 @@ cli::Command reg("saliency", "Latent saliency map: how much each disc's colour m
       j["p"] = s.p0;
       j["saliency"] = nlohmann::json::object();
       for (int c : cells) j["saliency"][othello::square_name(c)] = s.s[c];
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", util::json_text(j).c_str());
       return 0;
     }
     std::printf("attributed move %s (p = %.3f), %s flips from layer %s\n", othello::square_name(s.move).c_str(), s.p0,

@@ -9,6 +9,7 @@
 #include "cli/registry.hpp"
 #include "othello/board.hpp"
 #include "othello/game_record.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 ogpt::cli::Command reg("show", "Print the board after a sequence of moves", [](CLI::App& sub) {
@@ -45,7 +46,7 @@ ogpt::cli::Command reg("show", "Print the board after a sequence of moves", [](C
         rows.push_back(row);
       }
       j["board"] = rows;
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", ogpt::util::json_text(j).c_str());
       return 0;
     }
     std::printf("%s", board_to_string(b, legal).c_str());

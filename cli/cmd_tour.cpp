@@ -12,6 +12,7 @@
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -77,7 +78,7 @@ int run(Args& a) {
   if (a.json) {
     nlohmann::json j = report::tour_json(t, a.out);
     if (!a.figures.empty()) j["figures"] = written;
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
   std::printf("time: %.1f s wall, %.1f s CPU\n", t.total_wall_s, t.total_cpu_s);

@@ -9,6 +9,7 @@
 #include "cli/registry.hpp"
 #include "model/trainer.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace {
 
@@ -127,7 +128,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
                           {"val_excess", r.val.excess_loss},
                           {"val_legal_top1", r.val.legal_top1},
                           {"checkpoint", r.checkpoint}};
-      std::printf("%s\n", j.dump(2).c_str());
+      std::printf("%s\n", util::json_text(j, 2).c_str());
     }
     switch (r.status) {
       case model::TrainStatus::non_finite: return kNonFinite;

@@ -23,6 +23,22 @@ Command::Command(std::string name, std::string help, Setup setup) {
 
 std::string default_model_path() { return std::string(OGPT_SOURCE_DIR) + "/data/default"; }
 
+// CLI11 2.1 reads "-1" into an unsigned option as 2^64-1 (strtoull wraps), so `--seed -1` or
+// `--limit -1` would run as something else in silence. Every unsigned option of every
+// subcommand refuses a leading minus instead; new options get the check without asking.
+void refuse_negative_unsigned(CLI::App& app) {
+  const CLI::Validator no_minus(
+      [](std::string& s) {
+        const size_t i = s.find_first_not_of(" \t");
+        return i != std::string::npos && s[i] == '-' ? "got " + s + ": a negative number? it must be >= 0"
+                                                     : std::string();
+      },
+      "", "no_minus");
+  for (CLI::Option* o : app.get_options())
+    if (o->get_type_name().rfind("UINT", 0) == 0) o->check(no_minus);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_negative_unsigned(*sub);
+}
+
 }  // namespace ogpt::cli
 
 int main(int argc, char** argv) {
@@ -37,6 +53,7 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(r.name, r.help);
     actions[sub] = r.setup(*sub);
   }
+  cli::refuse_negative_unsigned(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -53,6 +53,9 @@ int find_illegal_move(const Game& g, std::string* reason) {
     return t;
   };
   if (g.length > 60) return fail(60, "more than 60 moves");
+  // An empty record is refused too: it trains on nothing, and a text export of it (an empty
+  // line) would not read back as a game.
+  if (g.length == 0) return fail(0, "no moves");
   othello::Board start = othello::board_start();
   Bitboard p = start.player, o = start.opponent;
   for (int t = 0; t < g.length; ++t) {
@@ -115,6 +118,8 @@ void GameWriter::write(const Game* games, size_t n) {
   if (written_ + n > info_.count)
     throw std::logic_error("GameWriter: more games than the header's count");
   for (size_t i = 0; i < n; ++i) {
+    if (games[i].length == 0 || games[i].length > 60)
+      throw std::logic_error("GameWriter: a game of " + std::to_string(games[i].length) + " moves");
     pending_.push_back(games[i]);
     if (pending_.size() == info_.games_per_chunk) flush_chunk();
   }
@@ -227,6 +232,7 @@ bool GameReader::load_chunk(uint64_t skip_up_to, uint32_t* n_games) {
     if (pos >= len) refuse(path_, game_at, "game " + std::to_string(decoded_ + i) + " runs past its chunk");
     int L = p[pos];
     if (L > 60) refuse(path_, game_at, "game " + std::to_string(decoded_ + i) + " has length " + std::to_string(L) + " > 60");
+    if (L == 0) refuse(path_, game_at, "game " + std::to_string(decoded_ + i) + " has no moves");
     if (pos + 1 + L > len) refuse(path_, game_at, "game " + std::to_string(decoded_ + i) + " runs past its chunk");
     Game& g = chunk_[i];
     g.length = static_cast<uint8_t>(L);

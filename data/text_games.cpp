@@ -40,7 +40,10 @@ TextGames parse_text_games(std::string_view text, const std::string& name, bool 
     size_t first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos || line[first] == '#') continue;
     try {
-      out.games.push_back(game_from_squares(othello::parse_game(line)));
+      std::vector<int> squares = othello::parse_game(line);
+      // A line of separators alone (",", a vertical tab) holds no move: refused, not a game of 0.
+      if (squares.empty()) throw UserError("no moves");
+      out.games.push_back(game_from_squares(squares));
     } catch (const UserError& e) {
       std::string msg = name + ": line " + std::to_string(out.lines) + ": " + e.what();
       if (!skip_bad) throw UserError(msg);

@@ -18,6 +18,7 @@
 #include "probes/activations.hpp"
 #include "probes/probe_file.hpp"
 #include "util/error.hpp"
+#include "util/json_text.hpp"
 
 namespace ogpt::explorer {
 
@@ -92,7 +93,7 @@ std::string clean(std::string_view s, size_t max = 300) {
   return out;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) { return util::json_text(j); }
 
 json parse_body(std::string_view body, std::initializer_list<const char*> allowed) {
   json j = json::parse(body.begin(), body.end(), nullptr, false);
@@ -139,7 +140,9 @@ std::vector<int> get_moves(const json& j) {
   if (m.is_string()) {
     text = m.get<std::string>();
   } else if (m.is_array()) {
-    if (m.size() > 61) bad("'moves' has " + std::to_string(m.size()) + " entries (a game has at most 60 moves)");
+    // 60 moves and the forced passes between them (never two in a row), written out as "pass"
+    if (m.size() > 120)
+      bad("'moves' has " + std::to_string(m.size()) + " entries (a game has at most 60 moves and fewer passes)");
     for (auto& s : m) {
       if (!s.is_string()) bad("'moves' must be a string or an array of strings such as \"f5\"");
       text += s.get<std::string>() + " ";

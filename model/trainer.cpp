@@ -152,18 +152,28 @@ struct Loaded {
   std::string path;
 };
 
+// The optimizer steps would otherwise reset a state of the wrong size to zeros in silence
+// (adamw's lazy start) and go on with the stored step count: a different run, not a resume.
+Loaded load_one(const std::string& path) {
+  auto c = load_checkpoint(path);
+  Loaded l{decode_train_state(c.extra, path), std::move(c.params), path};
+  const size_t n = l.params.data.size();
+  if (l.state.opt.m.size() != n || l.state.opt.v.size() != n)
+    throw UserError(path + ": optimizer state holds " + std::to_string(l.state.opt.m.size()) + " / " +
+                    std::to_string(l.state.opt.v.size()) + " moments for " + std::to_string(n) + " parameters");
+  return l;
+}
+
 Loaded load_run_checkpoint(const std::string& dir, bool say_on) {
   std::string latest = (fs::path(dir) / "latest.ckpt").string();
   std::string prev = (fs::path(dir) / "previous.ckpt").string();
   try {
-    auto c = load_checkpoint(latest);
-    return {decode_train_state(c.extra, latest), std::move(c.params), latest};
+    return load_one(latest);
   } catch (const UserError& e) {
     // latest.ckpt is written atomically, so this means outside damage; the previous one may do.
     if (!fs::exists(prev)) throw;
     say(say_on, std::string("warning: ") + e.what() + "; resuming from " + prev);
-    auto c = load_checkpoint(prev);
-    return {decode_train_state(c.extra, prev), std::move(c.params), prev};
+    return load_one(prev);
   }
 }
 

@@ -1,6 +1,10 @@
 #include "report/card.hpp"
 
+#include <cctype>
+#include <cstring>
 #include <filesystem>
+#include <set>
+#include <string_view>
 #include <vector>
 
 #include "util/atomic_file.hpp"
@@ -17,15 +21,52 @@ std::string model_dir_of(const std::string& resolved_checkpoint) {
   return parent.empty() ? "." : parent.string();
 }
 
+namespace {
+// Whether the (lower-cased) SVG is a picture only: made of the elements our plots use (no
+// script, foreignObject, image, a, style, animate...), with no event handler attribute
+// (on...=) and no link or URL that leaves the picture (href and url() only to "#id"). An
+// allowlist, case-insensitive as HTML parsers are: a list of bad spellings is never complete.
+bool is_plain_picture(const std::string& low) {
+  static const std::set<std::string, std::less<>> kElements = {
+      "svg", "g", "rect", "line", "polyline", "polygon", "path", "circle", "ellipse", "text", "tspan",
+      "title", "desc", "defs", "use", "clippath", "lineargradient", "radialgradient", "stop"};
+  auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == ':' || c == '_'; };
+  for (size_t p = low.find('<'); p != std::string::npos; p = low.find('<', p + 1)) {
+    size_t b = p + 1;
+    if (b < low.size() && low[b] == '/') ++b;
+    if (low.compare(b, 3, "!--") == 0) continue;  // a comment
+    size_t e = b;
+    while (e < low.size() && name_char(low[e])) ++e;
+    if (!kElements.count(std::string_view(low).substr(b, e - b))) return false;
+  }
+  for (size_t p = low.find("on"); p != std::string::npos; p = low.find("on", p + 1)) {
+    const char before = p ? low[p - 1] : 'x';  // an attribute follows a space, '/' or a quote
+    if (!(std::isspace(static_cast<unsigned char>(before)) || before == '/' || before == '"' || before == '\''))
+      continue;
+    size_t e = p + 2;
+    while (e < low.size() && std::isalpha(static_cast<unsigned char>(low[e]))) ++e;
+    while (e < low.size() && std::isspace(static_cast<unsigned char>(low[e]))) ++e;
+    if (e > p + 2 && e < low.size() && low[e] == '=') return false;
+  }
+  for (const char* ref : {"href", "url("})
+    for (size_t p = low.find(ref); p != std::string::npos; p = low.find(ref, p + 1)) {
+      size_t e = p + std::strlen(ref);
+      while (e < low.size() && (low[e] == '=' || low[e] == '"' || low[e] == '\'' || std::isspace(static_cast<unsigned char>(low[e]))))
+        ++e;
+      if (e >= low.size() || low[e] != '#') return false;
+    }
+  return low.find("javascript:") == std::string::npos;
+}
+}  // namespace
+
 std::string inline_svg(const std::string& svg) {
   const size_t begin = svg.find("<svg");
   const size_t end = svg.rfind("</svg>");
   if (begin == std::string::npos || end == std::string::npos || end < begin) return "";
   std::string s = svg.substr(begin, end + 6 - begin);
-  // A picture only: no scripts, no event handlers, no external references.
-  for (const char* bad : {"<script", "<foreignObject", "onload=", "onclick=", "href=\"http", "<image"})
-    if (s.find(bad) != std::string::npos) return "";
-  return s;
+  std::string low = s;
+  for (char& c : low) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return is_plain_picture(low) ? s : "";
 }
 
 std::string scope_svg_ids(const std::string& svg, const std::string& prefix) {

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "data/game_file.hpp"
 #include "data/generate.hpp"
 #include "interventions/case_file.hpp"
@@ -93,6 +95,11 @@ TEST_CASE("refusals: non-finite, negative and out-of-range option values") {
   expect_refused("predict " + m + "--top 61", 2, "--top");
   expect_refused("eval --random -1", 2, "a negative number?");
   expect_refused("eval --random 2 --threads -3", 2, "--threads");
+  // every unsigned option refuses a minus sign (CLI11 alone would wrap -1 to 2^64-1)
+  expect_refused("eval --random 2 --seed -1", 2, "--seed: got -1: a negative number?");
+  expect_refused("generate --games 1 --first -5 --seed 1 --out /dev/null", 2, "--first");
+  expect_refused("export-games --in " + kShipped + "/model.ckpt --limit -1", 2, "--limit");
+  expect_refused("intervene bench --cases 2 --seed -3", 2, "--seed");
   expect_refused("probe show --probe " + kShipped + "/probes/linear-mine-theirs-L6.probe " + m + "--at -3", 2, "--at");
   TempDir t("refuse_train");
   const std::string tr = "train --preset 2x64 --games 8 --out " + t.str("run") + " ";
@@ -127,6 +134,31 @@ TEST_CASE("refusals: empty inputs are not reported as results") {
   { std::ofstream(t.str("one.txt")) << "f5\nd3\n"; }
   REQUIRE(ran("import-games --text " + t.str("one.txt") + " --out " + t.str("one.games")).rc == 0);
   expect_refused("eval --games " + t.str("one.games"), 2, "no position with a next move");
+}
+
+TEST_CASE("refusals: an --out that is the input, a line without moves, JSON of a non-UTF-8 path") {
+  TempDir t("refuse_same");
+  { std::ofstream(t.str("g.txt")) << "f5 d6 c3\n"; }
+  expect_refused("import-games --text " + t.str("g.txt") + " --out " + t.str("g.txt"), 2, "is the input file");
+  REQUIRE(ran("import-games --text " + t.str("g.txt") + " --out " + t.str("g.games")).rc == 0);
+  expect_refused("export-games --in " + t.str("g.games") + " --out " + t.str("g.games"), 2, "is the input file");
+  // the inputs are as they were
+  std::ifstream in(t.str("g.txt"));
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "f5 d6 c3");
+  CHECK(ogpt::data::count_games(t.str("g.games")) == 1);
+  // a line of separators alone is no game (it used to become a game of 0 moves)
+  { std::ofstream(t.str("commas.txt")) << "f5\n , ,\n"; }
+  expect_refused("import-games --text " + t.str("commas.txt") + " --out " + t.str("c.games"), 3, "line 2: no moves");
+  // a path that is not UTF-8 (any bytes are a Linux file name) still gives valid JSON
+  const std::string odd = t.str("odd\xff.txt");
+  { std::ofstream(odd) << "f5\n"; }
+  const Ran j = ran("import-games --json --text '" + odd + "' --out " + t.str("odd.games"));
+  REQUIRE(j.rc == 0);
+  const auto parsed = nlohmann::json::parse(j.out.substr(j.out.find('{')), nullptr, false);
+  REQUIRE(!parsed.is_discarded());
+  CHECK(parsed["games"] == 1);
 }
 
 TEST_CASE("refusals: a probe for a layer the model lacks, an --out that is a file") {

@@ -46,8 +46,7 @@ void put_u32(std::string& s, size_t at, uint32_t v) {
 
 TEST_CASE("data: game file round trip, several chunks, streaming batches") {
   auto games = some_games(1000);
-  games[10].length = 0;  // an empty game is a valid (if useless) record
-  games[11].length = 7;  // and so is a legal prefix
+  games[11].length = 7;  // a legal prefix is a valid record
   std::string path = tmp_path("rt.games");
   GameFileInfo info;
   info.count = games.size();
@@ -61,7 +60,6 @@ TEST_CASE("data: game file round trip, several chunks, streaming batches") {
     w.commit();
   }
   auto back = read_all_games(path);
-  games[10].moves.fill(0);
   std::fill(games[11].moves.begin() + 7, games[11].moves.end(), 0);
   CHECK(same(back, games));
   CHECK(count_games(path) == 1000);
@@ -155,6 +153,31 @@ TEST_CASE("data: game file refusals name the file and the byte offset") {
     std::string m = refusal(path);
     CHECK(m.find("after the last game") != std::string::npos);
     CHECK(m.find("byte offset " + std::to_string(good.size())) != std::string::npos);
+  }
+  SUBCASE("a game with no moves") {
+    // Game 0 of the first chunk forged into an empty record, the chunk's length and crc mended:
+    // refused even unvalidated (it trains on nothing and exports as a line no import reads).
+    std::string bad = good;
+    const size_t c = 48, L0 = static_cast<unsigned char>(good[c + 12]);
+    bad.erase(c + 12 + 1, L0);
+    bad[c + 12] = 0;
+    uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len |= uint32_t(static_cast<unsigned char>(good[c + 4 + i])) << (8 * i);
+    len -= static_cast<uint32_t>(L0);
+    put_u32(bad, c + 4, len);
+    put_u32(bad, c + 8, util::crc32(bad.data() + c + 12, len, util::crc32(bad.data() + c, 8)));
+    util::write_file_atomic(path, bad);
+    std::string m = refusal(path);
+    CHECK(m.find("game 0 has no moves") != std::string::npos);
+    CHECK(m.find("byte offset 60") != std::string::npos);
+    CHECK_THROWS_AS(read_all_games(path, /*validate=*/false), UserError);
+    Game empty;
+    empty.length = 0;
+    CHECK(find_illegal_move(empty) == 0);
+    GameFileInfo one;
+    one.count = 1;
+    GameWriter w(tmp_path("empty.games"), one);
+    CHECK_THROWS_AS(w.write(&empty, 1), std::logic_error);
   }
   SUBCASE("an illegal game names its index and move") {
     auto bad = games;

@@ -95,6 +95,16 @@ TEST_CASE("data: WTHOR records replay, illegal ones are rejected with index, mov
   CHECK(f.rejected[2].reason.find("after the end") != std::string::npos);
 }
 
+TEST_CASE("data: a WTHOR record without moves is rejected, not kept as a game of length 0") {
+  Game a = random_game(9, 2);
+  WthorFile f = parse_wthor(wthor_header(2) + wthor_record({}) + wthor_record(codes_of(a)), "z.wtb");
+  REQUIRE(f.games.size() == 1);
+  CHECK(f.games[0].game.length == a.length);
+  REQUIRE(f.rejected.size() == 1);
+  CHECK(f.rejected[0].index == 0);
+  CHECK(f.rejected[0].reason == "no moves");
+}
+
 TEST_CASE("data: WTHOR header and size are checked against each other") {
   std::string rec = wthor_record({56});
   CHECK(refusal(wthor_header(2) + rec + rec).empty());

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/generate.hpp"
 #include "data/labels.hpp"
 #include "data/text_games.hpp"
 #include "explorer/explorer.hpp"
@@ -267,6 +268,31 @@ TEST_CASE("explorer: bad requests get a 4xx with a JSON error naming the problem
   }
   const std::string big = "{\"moves\": \"" + std::string(kMaxBody, ' ') + "\"}";
   CHECK(handle_request(ex, "POST", "/api/state", big).status == 413);
+  CHECK(handle_request(ex, "POST", "/api/state", json{{"moves", json(121, "f5")}}.dump()).status == 400);
+}
+
+TEST_CASE("explorer: a whole game with its passes written out is one game, as an array or a string") {
+  // Random games with two forced passes in 60 moves are found within a few thousand.
+  json moves = json::array();
+  for (uint64_t i = 0; moves.empty() && i < 200000; ++i) {
+    int n_passes = 0;
+    const data::Game g = data::random_game_counted(11, i, &n_passes);
+    if (g.length != 60 || n_passes < 2) continue;
+    othello::Board b = othello::board_start();
+    for (int t = 0; t < 60; ++t) {
+      if (othello::get_moves(b) == 0) {
+        b = othello::board_pass(b);
+        moves.push_back("pass");
+      }
+      moves.push_back(othello::square_name(g.moves[t]));
+      b = othello::board_next(b, g.moves[t]);
+    }
+  }
+  REQUIRE(moves.size() >= 62);  // more entries than moves: the old cap of 61 refused it
+  std::string text;
+  for (auto& m : moves) text += m.get<std::string>() + " ";
+  const json a = post("/api/state", {{"moves", moves}}), s = post("/api/state", {{"moves", text}});
+  CHECK(a == s);
 }
 
 TEST_CASE("explorer: random and mutated requests never crash and always answer JSON") {

@@ -99,6 +99,16 @@ TEST_CASE("explorer server: loopback HTTP, host check, SIGINT stops it") {
     auto [del_status, del_s] = raw_request(port, "DELETE /api/state HTTP/1.1\r\n" + host + "\r\n");
     CHECK(del_status == 405);
     CHECK(del_s < 2.0);
+    // curl -d sends application/x-www-form-urlencoded, which httplib reads only up to 8 KiB and
+    // refused beyond with an empty 413: such a body gets a JSON answer naming the type to use.
+    for (auto [n, status] : {std::pair{8000, 400}, std::pair{10000, 413}}) {
+      auto form = c.Post("/api/state", std::string(n, ' '), "application/x-www-form-urlencoded");
+      REQUIRE(form);
+      CHECK(form->status == status);
+      const auto j = nlohmann::json::parse(form->body, nullptr, false);
+      REQUIRE(j.is_object());
+      if (status == 413) CHECK(j["error"].get<std::string>().find("application/json") != std::string::npos);
+    }
   }
   // A second server on the same port is refused, not silently sharing it.
   explorer::ServeOptions same = o;

@@ -264,6 +264,16 @@ TEST_CASE("tour: the model card is optional, its curve must be a plain SVG besid
   c = ogpt::report::load_card(d.str());
   CHECK(c.curve_svg == "<svg a=\"1\"><g id=\"k\"/><use href=\"#k\"/></svg>");
   CHECK(ogpt::report::scope_svg_ids(c.curve_svg, "p-") == "<svg a=\"1\"><g id=\"p-k\"/><use href=\"#p-k\"/></svg>");
+  // Not a plain picture in any spelling: scripts in any case, any event handler, links out.
+  for (const char* bad : {"<svg onmouseover=\"alert(1)\"><rect/></svg>", "<svg><SCRIPT>x</SCRIPT></svg>",
+                          "<svg><rect ONLOAD = \"x()\"/></svg>", "<svg/onload=alert(1)></svg>", "<svg><a href=\"#k\"><text>x</text></a></svg>",
+                          "<svg><use href=\"javascript:alert(2)\"/></svg>", "<svg><image href=\"x.png\"/></svg>",
+                          "<svg><rect fill=\"url(http://x/y)\"/></svg>", "<svg><foreignObject/></svg>"})
+    CHECK_MESSAGE(ogpt::report::inline_svg(bad).empty(), bad);
+  // What the project's own plots are made of passes whole.
+  const std::string shipped = ogpt::util::read_file(std::string(OGPT_SOURCE_DIR) + "/data/default/curve.svg");
+  CHECK(ogpt::report::inline_svg(shipped).size() > 1000);
+  CHECK(shipped.find(ogpt::report::inline_svg(shipped)) != std::string::npos);
   // A training run directory: a curve, no card.
   fs::remove(d.str("card.json"));
   c = ogpt::report::load_card(d.str());

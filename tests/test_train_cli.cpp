@@ -143,6 +143,28 @@ TEST_CASE("train cli: train, refuse, extend, eval, predict") {
   CHECK(err.find("move 2") != std::string::npos);
 }
 
+TEST_CASE("train cli: a checkpoint whose optimizer state does not fit its weights is not resumed") {
+  TempDir tmp("train_cli_opt");
+  std::string run = tmp.str("run"), err;
+  int rc = -1;
+  run_cli(kTiny + "--games 16 --out " + run, &rc);
+  REQUIRE(rc == 0);
+  // Forge both checkpoints (checksums intact) with a first moment of one value: the optimizer
+  // would have reset it to zeros in silence and gone on with the stored step count.
+  for (const char* f : {"/latest.ckpt", "/previous.ckpt"}) {
+    auto c = ogpt::model::load_checkpoint(run + f);
+    auto st = ogpt::model::decode_train_state(c.extra, run + f);
+    REQUIRE(st.opt.m.size() == c.params.data.size());
+    st.opt.m.resize(1);
+    ogpt::model::save_checkpoint(run + f, c.params, ogpt::model::WeightDtype::f32,
+                                 ogpt::model::encode_train_state(st));
+  }
+  run_cli("train --resume --games 32 --threads 1 --out " + run, &rc, &err);
+  CHECK(rc != 0);
+  CHECK(err.find("previous.ckpt: optimizer state holds 1 / ") != std::string::npos);
+  CHECK(err.find("moments for") != std::string::npos);
+}
+
 TEST_CASE("train cli: an absurd learning rate stops with the non-finite exit code") {
   TempDir tmp("train_cli_nan");
   int rc = -1;
