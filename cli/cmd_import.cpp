@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "model/checkpoint.hpp"
 #include "model/import.hpp"
@@ -34,6 +35,8 @@ ogpt::cli::Command reg("import", "Convert a .pth or .safetensors state dict (or 
   sub.add_flag("--json", o->json, "Print the summary as JSON");
   return [o]() -> int {
     using namespace ogpt::model;
+    // A training checkpoint imported onto itself would lose its optimizer state (the run's resume).
+    ogpt::cli::require_not_input(o->out, o->from, "--out");
     ImportInfo info;
     ImportOptions opt;
     opt.n_heads = o->n_heads;

@@ -152,8 +152,9 @@ struct Loaded {
   std::string path;
 };
 
-// The optimizer steps would otherwise reset a state of the wrong size to zeros in silence
-// (adamw's lazy start) and go on with the stored step count: a different run, not a resume.
+// A state of the wrong size would otherwise be reset to zeros in silence by AdamW (its lazy
+// start) while the trainer's step count goes on, and Muon would index past it: a different
+// run, not a resume.
 Loaded load_one(const std::string& path) {
   auto c = load_checkpoint(path);
   Loaded l{decode_train_state(c.extra, path), std::move(c.params), path};

@@ -148,6 +148,9 @@ TEST_CASE("refusals: an --out that is the input, a line without moves, JSON of a
   std::getline(in, line);
   CHECK(line == "f5 d6 c3");
   CHECK(ogpt::data::count_games(t.str("g.games")) == 1);
+  std::filesystem::copy_file(kShipped + "/model.ckpt", t.str("m.ckpt"));
+  expect_refused("import --from " + t.str("m.ckpt") + " --out " + t.str("m.ckpt"), 2, "is the input file");
+  CHECK(std::filesystem::file_size(t.str("m.ckpt")) == std::filesystem::file_size(kShipped + "/model.ckpt"));
   // a line of separators alone is no game (it used to become a game of 0 moves)
   { std::ofstream(t.str("commas.txt")) << "f5\n , ,\n"; }
   expect_refused("import-games --text " + t.str("commas.txt") + " --out " + t.str("c.games"), 3, "line 2: no moves");
