@@ -35,13 +35,14 @@ TextGames parse_text_games(std::string_view text, const std::string& name, bool 
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     ++out.lines;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-      line.remove_suffix(1);
-    size_t first = line.find_first_not_of(" \t");
+    // Blank = white space of any kind (a stray \v or \f too); a line of separators is not blank.
+    constexpr std::string_view kBlank = " \t\r\v\f";
+    while (!line.empty() && kBlank.find(line.back()) != std::string_view::npos) line.remove_suffix(1);
+    size_t first = line.find_first_not_of(kBlank);
     if (first == std::string_view::npos || line[first] == '#') continue;
     try {
       std::vector<int> squares = othello::parse_game(line);
-      // A line of separators alone (",", a vertical tab) holds no move: refused, not a game of 0.
+      // A line of separators alone (", ,") holds no move: refused, not a game of 0.
       if (squares.empty()) throw UserError("no moves");
       out.games.push_back(game_from_squares(squares));
     } catch (const UserError& e) {

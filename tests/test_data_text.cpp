@@ -50,7 +50,7 @@ TEST_CASE("data: a bad text line is refused with line, move, square and reason")
   CHECK(t.games[1].moves[3] == othello::parse_square("d3"));
 
   // A line of separators only holds no game (blank lines and comments are skipped, not refused).
-  t = parse_text_games("f5d6\n\n# note\n , ,\n\vf5\n", "s.txt", /*skip_bad=*/true);
+  t = parse_text_games("f5d6\n\n# note\n , ,\n\vf5\n\v\f \n", "s.txt", /*skip_bad=*/true);
   CHECK(t.games.size() == 2);
   REQUIRE(t.rejected.size() == 1);
   CHECK(t.rejected[0].message == "s.txt: line 4: no moves");
