@@ -89,15 +89,12 @@ WthorFile parse_wthor(std::string_view bytes, const std::string& name) {
       wg.game.moves[t] = static_cast<uint8_t>(sq);
     }
     wg.game.length = static_cast<uint8_t>(n);
-    if (why.empty() && n == 0) {
-      why = "no moves";  // a record whose first move byte is 0
-      bad_move = 1;
-    }
     if (why.empty()) {
+      // also refuses a record of no moves (its first move byte is 0), with no square to name
       int t = find_illegal_move(wg.game, &why);
       if (t >= 0) {
         bad_move = t + 1;
-        bad_square = wg.game.moves[t];
+        if (t < n) bad_square = wg.game.moves[t];
       }
     }
     if (!why.empty())

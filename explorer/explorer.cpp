@@ -93,8 +93,6 @@ std::string clean(std::string_view s, size_t max = 300) {
   return out;
 }
 
-std::string dump(const json& j) { return util::json_text(j); }
-
 json parse_body(std::string_view body, std::initializer_list<const char*> allowed) {
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) bad("the body is not valid JSON");
@@ -423,7 +421,7 @@ json api_intervene(Explorer& ex, std::string_view body) {
 }
 
 Response error_response(int status, const std::string& msg) {
-  return {status, dump(json{{"error", clean(msg)}}) + "\n", "application/json"};
+  return {status, util::json_text(json{{"error", clean(msg)}}) + "\n", "application/json"};
 }
 
 }  // namespace
@@ -456,7 +454,7 @@ Response handle_request(Explorer& ex, std::string_view method, std::string_view 
     else if (path == "/api/state") out = api_state(ex, body);
     else if (path == "/api/probe") out = api_probe(ex, body);
     else out = api_intervene(ex, body);
-    return {200, dump(out) + "\n", "application/json"};
+    return {200, util::json_text(out) + "\n", "application/json"};
   } catch (const HttpError& e) {
     return error_response(e.status, e.what());
   } catch (const UserError& e) {

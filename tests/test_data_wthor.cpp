@@ -103,6 +103,8 @@ TEST_CASE("data: a WTHOR record without moves is rejected, not kept as a game of
   REQUIRE(f.rejected.size() == 1);
   CHECK(f.rejected[0].index == 0);
   CHECK(f.rejected[0].reason == "no moves");
+  CHECK(f.rejected[0].move == 1);
+  CHECK(f.rejected[0].square == -1);  // no square to name (the record's bytes are all 0)
 }
 
 TEST_CASE("data: WTHOR header and size are checked against each other") {
