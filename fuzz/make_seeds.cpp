@@ -20,6 +20,9 @@
 #ifdef OGPT_HAVE_PROBE_FILE
 #include "probes/probe_file.hpp"
 #endif
+#ifdef OGPT_HAVE_CASE_FILE
+#include "interventions/case_file.hpp"
+#endif
 
 namespace fs = std::filesystem;
 using namespace ogpt;
@@ -78,7 +81,7 @@ int main(int argc, char** argv) {
   }
   const fs::path dir = argv[1];
   for (auto t : {"game_record", "game_file", "wthor", "safetensors", "checkpoint", "pth", "pickle", "text_games", "probe_file",
-                 "http_request"})
+                 "case_file", "http_request"})
     fs::create_directories(dir / t);
   auto games = some_games(8);
 
@@ -134,6 +137,37 @@ int main(int argc, char** argv) {
     const std::string f = (dir / "probe_file" / (kind == probes::Kind::mlp ? "mlp.probe" : "linear.probe")).string();
     probes::save_probe(f, probes::make_probe(kind, probes::Target::mine_theirs, 4, 3, 1));
     put_with_selector(f);
+  }
+#endif
+#ifdef OGPT_HAVE_CASE_FILE
+  // Case sets: a flip and an erase after each of a game's first 12 moves (the first occupied
+  // cell that is not a centre square), both sets, proven or not; and an empty set.
+  {
+    std::vector<interventions::EditCase> cases;
+    const auto& g = games[0];
+    for (int n = 1; n <= 12 && n <= g.length; ++n) {
+      interventions::EditCase c;
+      c.moves.assign(g.moves.begin(), g.moves.begin() + n);
+      const othello::Board b = interventions::board_after(c.moves);
+      for (int cell = 0; cell < 64; ++cell) {
+        const auto now = interventions::get_cell_state(b, cell);
+        if (now == interventions::CellState::empty || cell == 27 || cell == 28 || cell == 35 || cell == 36) continue;
+        c.cell = cell;
+        c.set = n % 2 ? interventions::CaseSet::reachable : interventions::CaseSet::unreachable;
+        c.proven = n % 3 != 0;
+        c.kind = interventions::CaseKind::flip;
+        c.target = now == interventions::CellState::mine ? interventions::CellState::theirs : interventions::CellState::mine;
+        cases.push_back(c);
+        c.kind = interventions::CaseKind::erase;
+        c.target = interventions::CellState::empty;
+        cases.push_back(c);
+        break;
+      }
+    }
+    interventions::save_cases((dir / "case_file" / "some.cases").string(), cases);
+    interventions::save_cases((dir / "case_file" / "none.cases").string(), {});
+    put_with_selector(dir / "case_file" / "some.cases");
+    put_with_selector(dir / "case_file" / "none.cases");
   }
 #endif
 #ifdef OGPT_HAVE_HTTP_REQUEST
