@@ -136,10 +136,16 @@ TEST_CASE("interventions case sets: reproducible by seed, usable, legality-chang
       const auto g = get_ground_truth(a[i].moves, a[i].cell, a[i].target);
       CHECK(g.usable);
       CHECK(g.legal_after != g.legal_before);
+      std::vector<int> w;
+      const Reach reach = classify_reachability(g.after, opt.max_nodes, &w, &a[i].moves);
       if (a[i].set == CaseSet::reachable) {
-        std::vector<int> w;
-        REQUIRE(classify_reachability(g.after, opt.max_nodes, &w, &a[i].moves) == Reach::reachable);
+        REQUIRE(reach == Reach::reachable);
+        CHECK(a[i].proven);
         CHECK(replay(w).back().black() == g.after.black());
+      } else {
+        // the same search (same budget and guide) found no game; `proven` says it was exhausted
+        CHECK(reach != Reach::reachable);
+        CHECK(a[i].proven == (reach == Reach::unreachable));
       }
     }
     CHECK(differ > 0);

@@ -30,10 +30,8 @@ nlohmann::json card() { return nlohmann::json::parse(std::ifstream(kDir + "/card
 }  // namespace
 
 TEST_CASE("shipped model: fresh held-out games reproduce the card's quality") {
-  if (!shipped()) {
-    MESSAGE("skipped: no shipped model in " << kDir);
-    return;
-  }
+  // the model is committed: a checkout without it is broken, not a reason to skip
+  REQUIRE_MESSAGE(shipped(), "no shipped model in " << kDir);
   const auto c = card();
   auto gpt = load_gpt("", kDir, 64);
   // 300 games of a stream neither training (seed 1) nor the card (9001) used
@@ -54,10 +52,7 @@ TEST_CASE("shipped model: fresh held-out games reproduce the card's quality") {
 
 TEST_CASE("interventions on the shipped model: flips and erases move the predictions to the edited board") {
   const std::string dir = kDir;
-  if (!shipped() || !std::filesystem::exists(dir + "/probes")) {
-    MESSAGE("skipped: no shipped model and probes in " << dir);
-    return;
-  }
+  REQUIRE_MESSAGE((shipped() && std::filesystem::exists(dir + "/probes")), "no shipped model and probes in " << dir);
   // An interim model (below the bars) is held to the causal claim itself: the edit moves the
   // predictions most of the way to the edited board. The issue's bars (0.15 / 0.10 errors) are for
   // a model that meets its own: the unedited interim model already errs ~0.3-0.4 a case.
@@ -83,6 +78,7 @@ TEST_CASE("interventions on the shipped model: flips and erases move the predict
     // (the shipped 4.78 M-game model: flips 0.6-0.9 and erases 0.9-1.2 against 2.5-2.9).
     CHECK(row.errors_mean <= 0.5 * row.null_mean);
     if (final_model) CHECK(row.errors_mean <= (kind == CaseKind::flip ? 0.15 : 0.10) + row.errors_ci95);
+    else MESSAGE("issue 7's bars (0.15 / 0.10) not checked: the card says the model is short of its own bars");
   }
   // A hand-checked flip: after f5 f6 e6, e4 turned white (mine: white moves) makes the legal moves
   // f4 c6 d6 g6 e7 instead of f4 d6. Not after f5 alone: at the first two positions the model

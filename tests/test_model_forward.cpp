@@ -189,7 +189,9 @@ TEST_CASE("hooks: cache shapes, edits seen downstream only, hooks do not change 
       double s = 0;
       for (int j = 0; j < T; ++j) s += pat[r * T + j];
       CHECK(std::fabs(s - 1.0) < 1e-5);
-      CHECK(pat[r * T + T - 1] == (r % T == T - 1 ? pat[r * T + T - 1] : 0.0f));
+      // causal: the last key is seen by the last query only (softmax never gives an exact 0 there)
+      if (r % T == T - 1) CHECK(pat[r * T + T - 1] > 0.0f);
+      else CHECK(pat[r * T + T - 1] == 0.0f);
     }
     auto& pre = all.cache["blocks.0.hook_resid_pre"].data;
     auto& ao = all.cache["blocks.0.hook_attn_out"].data;

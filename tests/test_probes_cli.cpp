@@ -43,7 +43,9 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   CHECK(j["layer"] == 2);
   CHECK(j["basis"] == "mine-theirs");
   const double acc = j["test"]["accuracy"].get<double>();
-  CHECK(acc > 0.3);
+  // above the per-cell majority class (0.535 here; measured 0.583 after 2 epochs on this random
+  // model): a probe that learned nothing reads the majority class or less
+  CHECK(acc > j["test"]["majority_baseline"].get<double>() + 0.02);
   CHECK(acc <= 1.0);
   CHECK(j["test"]["cell_accuracy"].size() == 64);
   const ogpt::probes::Probe p = ogpt::probes::load_probe(probe);
@@ -55,7 +57,7 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   out = run("probe eval -q --json --probe " + probe + " --model " + model + " --random 20 --seed 8 --svg " + svg, &rc);
   REQUIRE(rc == 0);
   const json e = json::parse(out);
-  CHECK(e["eval"]["accuracy"].get<double>() > 0.3);
+  CHECK(e["eval"]["accuracy"].get<double>() > e["eval"]["majority_baseline"].get<double>() + 0.02);
   const std::string pic = ogpt::util::read_file(svg);
   CHECK(pic.find("<svg") == 0);
   CHECK(pic.find("<title>a1: ") != std::string::npos);

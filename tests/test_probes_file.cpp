@@ -40,6 +40,9 @@ TEST_CASE("probe file: round trip keeps every field and weight") {
     p.info.model = "2x64 test";
     p.info.games_train = 1234;
     p.info.test_accuracy = 0.875f;
+    // make_probe zeroes the biases: give them values, so that a bias lost on save or load shows
+    p.b.randn();
+    if (kind == Kind::mlp) p.b1.randn();
     const fs::path dir = temp_dir("rt");
     save_probe((dir / "p.probe").string(), p);
     const Probe q = load_probe((dir / "p.probe").string());
@@ -54,7 +57,12 @@ TEST_CASE("probe file: round trip keeps every field and weight") {
     CHECK(q.info.test_accuracy == 0.875f);
     CHECK(arma::approx_equal(q.W, p.W, "absdiff", 0.0f));
     CHECK(arma::approx_equal(q.b, p.b, "absdiff", 0.0f));
-    if (kind == Kind::mlp) CHECK(arma::approx_equal(q.W1, p.W1, "absdiff", 0.0f));
+    CHECK(arma::any(p.b != 0.0f));
+    if (kind == Kind::mlp) {
+      CHECK(arma::approx_equal(q.W1, p.W1, "absdiff", 0.0f));
+      CHECK(arma::approx_equal(q.b1, p.b1, "absdiff", 0.0f));
+      CHECK(arma::any(p.b1 != 0.0f));
+    }
     fs::remove_all(dir);
   }
 }
