@@ -48,8 +48,11 @@ Board board_after(const std::vector<int>& moves) { return othello::replay(moves)
 
 GroundTruth get_ground_truth(const std::vector<int>& moves, int cell, CellState target) {
   GroundTruth g;
-  g.before = board_after(moves);
+  const std::vector<Board> boards = othello::replay(moves);
+  g.before = boards.back();
   g.after = edit_board(g.before, cell, target);
+  // The prefix ends in a forced pass when its last mover is to move again.
+  const bool ends_in_pass = boards.size() >= 2 && boards[boards.size() - 2].to_move == g.before.to_move;
   g.legal_before = othello::get_moves(g.before);
   g.legal_after = othello::get_moves(g.after);
   if (g.legal_before == 0) {
@@ -67,6 +70,15 @@ GroundTruth get_ground_truth(const std::vector<int>& moves, int cell, CellState 
     g.usable = false;
     g.why_not = "the edited board leaves " + std::string(othello::color_name(g.after.to_move)) +
                 " without a legal move";
+  } else if (ends_in_pass && othello::get_moves(othello::board_pass(g.after)) != 0) {
+    // The player who passed can move on the edited board, so by the rules it moves next, not the
+    // side the prefix left to move: the legal set to score against would be the other player's,
+    // and the model was shown a game in which that player had no move. Like an edit that leaves
+    // the side to move without a move, the side to move would change: not a test of this edit.
+    const char* passer = othello::color_name(othello::board_pass(g.after).to_move);
+    g.usable = false;
+    g.why_not = std::string("the prefix ends in a pass by ") + passer + ", and the edited board gives " + passer +
+                " a legal move: " + passer + " would move next";
   }
   return g;
 }

@@ -56,7 +56,9 @@ struct GroundTruth {
   othello::Board before, after;
   othello::Bitboard legal_before = 0, legal_after = 0;
   bool usable = true;     // false when the edited board leaves the player to move no legal move,
-                          // or the edit empties a centre square (never empty in a game)
+                          // when the prefix ends in a pass and the edit gives the passer a move
+                          // (the side to move would change), or the edit empties a centre square
+                          // (never empty in a game)
   std::string why_not;    // reason when !usable
 };
 GroundTruth get_ground_truth(const std::vector<int>& moves, int cell, CellState target);

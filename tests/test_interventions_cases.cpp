@@ -107,6 +107,33 @@ TEST_CASE("interventions reachability: witnesses replay, impossible boards are r
   CHECK(classify_reachability(edit_board(late, cell, CellState::empty), 50) == Reach::unknown);
 }
 
+TEST_CASE("interventions ground truth: an edit that gives the player who just passed a move is not testable") {
+  // After this prefix black has no move and white, who played c1, moves again (a forced pass).
+  const auto moves = parse_game("d3 c3 b3 b2 f5 a3 a1 c1");
+  const auto boards = ogpt::othello::replay(moves);
+  REQUIRE(boards[boards.size() - 2].to_move == boards.back().to_move);
+  REQUIRE(ogpt::othello::get_moves(ogpt::othello::board_pass(boards.back())) == 0);
+  // b3 turned black (theirs, white to move) gives black b1: by the rules black would move next,
+  // so white's legal moves are not the truth to score the edit against.
+  const auto g = get_ground_truth(moves, parse_square("b3"), CellState::theirs);
+  CHECK_FALSE(g.usable);
+  CHECK(g.why_not.find("pass by black") != std::string::npos);
+  CHECK(g.why_not.find("black would move next") != std::string::npos);
+  // edits that leave black without a move keep white to move and stay testable
+  int usable = 0, passer_moves = 0;
+  for (int cell = 0; cell < 64; ++cell)
+    for (CellState t : {CellState::empty, CellState::mine, CellState::theirs}) {
+      if (ogpt::othello::is_centre(cell) || get_cell_state(boards.back(), cell) == t) continue;
+      const auto e = get_ground_truth(moves, cell, t);
+      const bool gives_black_a_move = ogpt::othello::get_moves(ogpt::othello::board_pass(e.after)) != 0;
+      passer_moves += gives_black_a_move;
+      if (e.legal_after != 0) CHECK(e.usable == !gives_black_a_move);
+      usable += e.usable;
+    }
+  CHECK(usable > 0);
+  CHECK(passer_moves > 0);
+}
+
 TEST_CASE("interventions case sets: reproducible by seed, usable, legality-changing, labelled") {
   CaseOptions opt;
   opt.seed = 3;
