@@ -44,7 +44,7 @@ void add_common(CLI::App& app, Common& c) {
   app.add_option("--probe", c.probe, "Probe file or directory of probes, one per layer (default: the shipped probes)");
   app.add_option("--method", c.method, "linear (Nanda et al.: move along the probe's direction) or gradient "
                                       "(Li et al.: optimise against the MLP probe)");
-  app.add_option("--layer", c.layer, "Start layer (residual stream after this many blocks); default n_layers/2");
+  app.add_option("--layer", c.layer, "Start layer (residual stream after this many blocks); default 5/8 of n_layers for linear (5 of 8), n_layers/2 for gradient");
   app.add_flag("--single-layer", c.single_layer, "Edit only the start layer (default: it and every later layer)");
   app.add_option("--hook", c.hook, "Edit blocks.{L-1}.<HOOK> (e.g. hook_attn_out) by the change computed at the probe's "
                                   "hook, instead of editing the probe's hook itself");

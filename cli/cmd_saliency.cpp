@@ -37,7 +37,7 @@ cli::Command reg("saliency", "Latent saliency map: how much each disc's colour m
   sub.add_option("--moves", a->moves, "Game prefix in standard notation")->required();
   sub.add_option("--out", a->out, "SVG file to write")->required();
   sub.add_option("--method", a->method, "Flip method: linear or gradient");
-  sub.add_option("--layer", a->layer, "Start layer (default n_layers/2)");
+  sub.add_option("--layer", a->layer, "Start layer (default 5/8 of n_layers for linear, n_layers/2 for gradient)");
   sub.add_flag("--single-layer", a->single_layer, "Edit only the start layer");
   sub.add_option("--scale", a->scale, "Linear edit scale (1 = reflection; default 4)");
   sub.add_option("--move", a->move, "Attribute this move instead of the model's top-1 (e.g. c4)");

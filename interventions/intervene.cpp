@@ -92,7 +92,8 @@ const std::map<int, probes::Probe>& probes_for(const ProbeSet& set, Method m) {
 int default_layer(Method m, const ProbeSet& set, int n_layers) {
   const auto& ps = probes_for(set, m);
   if (ps.empty()) return -1;
-  const int want = std::max(1, n_layers / 2);
+  // Linear: 5/8 of the depth, rounded (layer 5 of 8); gradient: half of it. See intervene.hpp.
+  const int want = std::max(1, m == Method::linear ? (5 * n_layers + 4) / 8 : n_layers / 2);
   int best = ps.begin()->first;
   for (auto& [l, p] : ps)
     if (std::abs(l - want) < std::abs(best - want)) best = l;

@@ -202,7 +202,7 @@ void tour_bench(Tour& t, const std::function<void(uint64_t, uint64_t, const std:
   if (t.opt.gradient) methods.push_back(Method::gradient);
   const uint64_t total = uint64_t(t.opt.cases) * 4 * methods.size();
   uint64_t done = 0;
-  InterventionOptions base;  // default start layer (n_layers/2), every later layer with a probe
+  InterventionOptions base;  // default start layer (default_layer), every later layer with a probe
   for (CaseKind kind : {CaseKind::flip, CaseKind::erase}) {
     CaseOptions co;
     co.seed = t.opt.seed;

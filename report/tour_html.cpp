@@ -243,7 +243,7 @@ void bench_section(std::ostringstream& o, const Tour& t) {
   o << "<p>If the model really uses this board, changing the board <i>inside the model</i> should change its "
        "predictions the way the rules say. An <b>intervention</b> takes a position, picks an occupied cell, and "
        "rewrites the model's activation so that the linear probe reads that cell as flipped (mine &harr; theirs) or "
-       "erased (empty), at the last position, from a middle layer on. Two methods: <b>linear</b> (Nanda et al.: move "
+       "erased (empty), at the last position, from a start layer on. Two methods: <b>linear</b> (Nanda et al.: move "
        "the activation along the linear probe's direction for that cell; layers "
     << util::xml_escape(b.layers.count("linear") ? b.layers.at("linear") : "-") << ")";
   if (b.layers.count("gradient"))
