@@ -3,23 +3,14 @@
 // (first byte odd) get both repaired so that mutations reach the cases. Properties: every case
 // accepted is one the bench can score (a legal prefix of 1..59 moves, a cell on the board, a kind
 // that describes the edit), and the format is canonical: writing the cases back gives the input.
-#include <cstring>
-
 #include "fuzz/fuzz_common.hpp"
 #include "interventions/case_file.hpp"
-#include "util/checksum.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace ogpt;
   using namespace ogpt::interventions;
   if (size == 0) return 0;
-  std::string b(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if ((data[0] & 1) && b.size() >= 24) {
-    const uint64_t len = b.size() - 24;
-    const uint32_t crc = util::crc32(b.data() + 24, len);
-    std::memcpy(b.data() + 12, &crc, 4);
-    std::memcpy(b.data() + 16, &len, 8);
-  }
+  const std::string b = fuzz::file_with_mended_header(data, size);
   const std::string name = "fuzz.cases";
   try {
     const auto cases = cases_from_bytes(b, name);

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "util/checksum.hpp"
 #include "util/error.hpp"
 
 namespace ogpt::fuzz {
@@ -31,6 +33,22 @@ inline std::string bytes_as_path(const uint8_t* data, size_t size) {
     done += static_cast<size_t>(w);
   }
   return "/proc/self/fd/" + std::to_string(fd);
+}
+
+// For readers of the 24-byte header of probe and case files (magic, version, crc32 of the payload
+// at byte 12, payload length at 16): the file is the input after its first byte; when that byte
+// is odd and there is a header, the crc32 and the length are mended so that mutations reach the
+// payload instead of stopping at the checksum.
+inline std::string file_with_mended_header(const uint8_t* data, size_t size) {
+  if (size == 0) return {};
+  std::string b(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if ((data[0] & 1) && b.size() >= 24) {
+    const uint64_t len = b.size() - 24;
+    const uint32_t crc = util::crc32(b.data() + 24, len);
+    std::memcpy(b.data() + 12, &crc, 4);
+    std::memcpy(b.data() + 16, &len, 8);
+  }
+  return b;
 }
 
 // A property the reader promised but broke: report it as a crash with a message.
