@@ -57,6 +57,8 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   out = run("probe eval -q --json --probe " + probe + " --model " + model + " --random 20 --seed 8 --svg " + svg, &rc);
   REQUIRE(rc == 0);
   const json e = json::parse(out);
+  // eval's baseline is the best constant per cell on the very games it scores (an upper bound on
+  // a probe that learned nothing): 0.536 here, against 0.585 measured
   CHECK(e["eval"]["accuracy"].get<double>() > e["eval"]["majority_baseline"].get<double>() + 0.02);
   const std::string pic = ogpt::util::read_file(svg);
   CHECK(pic.find("<svg") == 0);

@@ -190,7 +190,7 @@ TEST_CASE("train muon: three steps equal an independent Muon in double (momentum
     for (int64_t i = 0; i < r.rows; ++i)
       for (int64_t j = 0; j < r.cols; ++j)
         max_diff = std::max(max_diff, std::fabs(double(w[r.at(i, j)]) - r.W[size_t(i * r.cols + j)]));
-    // the updates are ~1e-2 per element; float rounding and the f32 matmuls stay near 1e-6
+    // the updates are ~2e-3 to 6e-3 per element; float rounding and the f32 matmuls stay near 1e-6
     CHECK(max_diff < 2e-5);
   }
 }
