@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
       const othello::Board b = interventions::board_after(c.moves);
       for (int cell = 0; cell < 64; ++cell) {
         const auto now = interventions::get_cell_state(b, cell);
-        if (now == interventions::CellState::empty || cell == 27 || cell == 28 || cell == 35 || cell == 36) continue;
+        if (now == interventions::CellState::empty || othello::is_centre(cell)) continue;
         c.cell = cell;
         c.set = n % 2 ? interventions::CaseSet::reachable : interventions::CaseSet::unreachable;
         c.proven = n % 3 != 0;
