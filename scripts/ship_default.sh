@@ -12,8 +12,10 @@
 # leaves the old data/default/ as it was.
 #
 # usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]      (run by the maintainer, not CI)
-# env: PROBE_GAMES (default 3000), SHIP_MACHINE (the machine the run trained on; default: this
-#      one, from lscpu), SHIP_MACHINE_NOTE (appended to the card's training-time line),
+# env: PROBE_GAMES (default 10000: the MLP probes read 89.5% at layer 5 from 3,000 games, 93.6%
+#      from 10,000, 94.3% from 30,000 on the 13.23 M model; the linear ones are saturated by 3,000),
+#      SHIP_MACHINE (the machine the run trained on; default: this one, from lscpu),
+#      SHIP_MACHINE_NOTE (appended to the card's training-time line),
 #      SHIP_HISTORY (a sentence on where the run started, e.g. from which earlier weights),
 #      SHIP_PRIOR_LOG (the log.csv of the runs whose weights this run started from with
 #      --init-from, e.g. data/default/log.csv: it is joined in front of this run's log, steps,
@@ -25,7 +27,7 @@ run=${1:?usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]}
 heldout=${2:-10000}
 heldout_seed=9001    # training streams use seed 1 (games 0.. and validation 2^62..); this one is fresh
 probe_seed=20231     # probe games: another fresh stream
-probe_games=${PROBE_GAMES:-3000}
+probe_games=${PROBE_GAMES:-10000}
 bin=build/othello-gpt
 [ -x "$bin" ] || { echo "ship_default: build first (bash scripts/build.sh)" >&2; exit 2; }
 [ -f "$run/latest.ckpt" ] || { echo "ship_default: $run/latest.ckpt not found" >&2; exit 3; }
