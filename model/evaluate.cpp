@@ -1,5 +1,6 @@
 #include "model/evaluate.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -10,8 +11,9 @@ namespace ogpt::model {
 
 using othello::Board;
 
-std::vector<uint64_t> legal_after_each_move(const data::Game& g) {
+std::vector<uint64_t> legal_after_each_move(const data::Game& g, std::vector<uint8_t>* opponent_passes) {
   std::vector<uint64_t> legal(g.length, 0);
+  if (opponent_passes) opponent_passes->assign(g.length, 0);
   Board b = othello::board_start();
   for (int t = 0; t < g.length; ++t) {
     if (!othello::can_move(b)) b = othello::board_pass(b);
@@ -21,25 +23,37 @@ std::vector<uint64_t> legal_after_each_move(const data::Game& g) {
                       (sq <= 63 ? othello::square_name(sq) : "?") + ")");
     b = othello::board_next(b, sq);
     uint64_t m = othello::get_moves(b);
-    if (!m) m = othello::get_moves(othello::board_pass(b));  // the opponent passes: the player moves again
+    if (!m) {  // the opponent passes: the player moves again
+      m = othello::get_moves(othello::board_pass(b));
+      if (m && opponent_passes) (*opponent_passes)[t] = 1;
+    }
     legal[t] = m;
   }
   return legal;
 }
 
-void score_batch(const float* logits, const data::Game* games, int B, int T, int V, uint64_t* hits,
-                 double* floor_sum, uint64_t* positions) {
+void score_batch(EvalBreakdown* out, const float* logits, const data::Game* games, int B, int T, int V) {
+  if (out->by_moves_seen.size() < static_cast<size_t>(T)) out->by_moves_seen.resize(T);
+  std::vector<uint8_t> passes;
   for (int b = 0; b < B; ++b) {
-    auto legal = legal_after_each_move(games[b]);
+    const auto legal = legal_after_each_move(games[b], &passes);
     for (int t = 0; t + 1 < games[b].length && t < T; ++t) {
       const float* l = logits + (static_cast<size_t>(b) * T + t) * V;
       int best = 1;
       for (int v = 2; v < V; ++v)
         if (l[v] > l[best]) best = v;
-      int sq = othello::token_to_square(best);
-      if (sq >= 0 && (legal[t] >> sq & 1)) ++*hits;
-      *floor_sum += std::log(static_cast<double>(std::popcount(legal[t])));
-      ++*positions;
+      const int sq = othello::token_to_square(best);
+      const bool hit = sq >= 0 && (legal[t] >> sq & 1);
+      // Cross-entropy of the move played over all V logits (padding included, as the training loss).
+      double mx = l[0];
+      for (int v = 1; v < V; ++v) mx = std::max(mx, double(l[v]));
+      double z = 0;
+      for (int v = 0; v < V; ++v) z += std::exp(double(l[v]) - mx);
+      const double loss = mx + std::log(z) - l[othello::square_to_token(games[b].moves[t + 1])];
+      const double floor = std::log(static_cast<double>(std::popcount(legal[t])));
+      out->all.add(hit, loss, floor);
+      out->by_moves_seen[t].add(hit, loss, floor);
+      if (passes[t]) out->after_pass.add(hit, loss, floor);
     }
   }
 }
@@ -47,8 +61,7 @@ void score_batch(const float* logits, const data::Game* games, int B, int T, int
 EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progress* progress) {
   const int T = gpt.cfg().n_ctx, V = gpt.cfg().d_vocab, maxB = gpt.max_batch();
   EvalResult r;
-  double loss_sum = 0, floor_sum = 0;
-  uint64_t hits = 0;
+  double loss_sum = 0;
   std::vector<uint8_t> tokens(static_cast<size_t>(maxB) * T), targets(tokens.size());
   for (size_t first = 0; first < games.size(); first += maxB) {
     int B = static_cast<int>(std::min<size_t>(maxB, games.size() - first));
@@ -60,16 +73,16 @@ EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progre
     if (n == 0) continue;
     float loss = gpt.forward(tokens.data(), targets.data(), B);
     loss_sum += static_cast<double>(loss) * n;  // forward's loss is the mean over these n positions
-    uint64_t counted = 0;
-    score_batch(gpt.logits(), &games[first], B, T, V, &hits, &floor_sum, &counted);
-    r.positions += counted;
+    score_batch(&r.breakdown, gpt.logits(), &games[first], B, T, V);
     if (progress) progress->update(first + B);
   }
   r.games = games.size();
+  const EvalTally& all = r.breakdown.all;
+  r.positions = all.positions;
   if (r.positions) {
-    r.legal_top1 = static_cast<double>(hits) / r.positions;
-    r.loss = loss_sum / r.positions;
-    r.entropy_floor = floor_sum / r.positions;
+    r.legal_top1 = all.legal_top1();
+    r.loss = loss_sum / r.positions;  // the model's own (float) loss; all.loss() agrees to ~1e-6
+    r.entropy_floor = all.entropy_floor();
     r.excess_loss = r.loss - r.entropy_floor;
   }
   return r;

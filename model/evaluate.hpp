@@ -19,22 +19,49 @@
 
 namespace ogpt::model {
 
+// Sums over a set of positions, so that slices add up: the whole set is the sum of its move
+// numbers. The loss here is computed from the logits in double (cross-entropy of the move played).
+struct EvalTally {
+  uint64_t positions = 0, hits = 0;
+  double loss_sum = 0, floor_sum = 0;
+  double legal_top1() const { return positions ? double(hits) / double(positions) : 0.0; }
+  double loss() const { return positions ? loss_sum / double(positions) : 0.0; }
+  double entropy_floor() const { return positions ? floor_sum / double(positions) : 0.0; }
+  double excess_loss() const { return loss() - entropy_floor(); }
+  void add(bool hit, double loss, double floor) {
+    ++positions;
+    hits += hit;
+    loss_sum += loss;
+    floor_sum += floor;
+  }
+};
+
+// Where the model errs. Every scored position is counted once in `all` and once in
+// by_moves_seen, and a second time in after_pass when the opponent of the player who just moved
+// has no legal move, so the same colour moves again: the one case no token marks (no pass token),
+// rare in random games and so the last the model learns.
+struct EvalBreakdown {
+  EvalTally all;
+  std::vector<EvalTally> by_moves_seen;  // [k]: positions after k+1 moves (predicting move k+2); sized T
+  EvalTally after_pass;
+};
+
 struct EvalResult {
   uint64_t games = 0, positions = 0;
   double legal_top1 = 0, loss = 0, entropy_floor = 0, excess_loss = 0;
+  EvalBreakdown breakdown;
 };
 
 // Legal moves (bitboard) of the player to move after move t, for t = 0 .. g.length-1 (after a
-// pass that is the player who just moved; 0 at the end). Throws UserError on an illegal move.
-std::vector<uint64_t> legal_after_each_move(const data::Game& g);
+// pass that is the player who just moved; 0 at the end). If opponent_passes is given it is
+// resized to g.length and [t] set to 1 where that pass happens. Throws UserError on an illegal move.
+std::vector<uint64_t> legal_after_each_move(const data::Game& g, std::vector<uint8_t>* opponent_passes = nullptr);
 
 // Evaluates `gpt` on games in batches of gpt.max_batch(). progress may be null.
 EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progress* progress = nullptr);
 
-// Over one batch with logits [B,T,V] (V = 61, token 0 = padding skipped in the argmax): adds the
-// number of positions whose top-1 is legal to *hits, the sum of log(#legal) to *floor_sum, and
-// the number of positions to *positions.
-void score_batch(const float* logits, const data::Game* games, int B, int T, int V, uint64_t* hits,
-                 double* floor_sum, uint64_t* positions);
+// Over one batch with logits [B,T,V] (V = 61, token 0 = padding skipped in the argmax, not in the
+// loss): adds every position with a next move to *out (whose by_moves_seen it sizes to T).
+void score_batch(EvalBreakdown* out, const float* logits, const data::Game* games, int B, int T, int V);
 
 }  // namespace ogpt::model

@@ -58,7 +58,8 @@ fi
 layers=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["n_layers"])' "$new/.import.json")
 
 echo "== held-out quality: $heldout fresh games of stream $heldout_seed"
-"$bin" eval --model "$new/model.ckpt" --random "$heldout" --seed "$heldout_seed" --json > "$new/.eval.json"
+"$bin" eval --model "$new/model.ckpt" --random "$heldout" --seed "$heldout_seed" --breakdown --svg "$new/errors.svg" \
+  --json > "$new/.eval.json"
 
 echo "== probes: layers 1..$layers, linear mine/theirs and MLP black/white ($probe_games games of stream $probe_seed)"
 for L in $(seq 1 "$layers"); do
@@ -107,6 +108,11 @@ card = {
     "heldout": {"seed": heldout_seed, "games": ev.get("games"), "positions": ev.get("positions"),
                 "legal_top1": ev["legal_top1"], "loss": ev["loss"], "entropy_floor": ev["entropy_floor"],
                 "excess_loss": ev["loss"] - ev["entropy_floor"]},
+    "heldout_errors": {
+        "after_pass": ev["after_pass"],
+        "by_moves_seen": [{"moves_seen": r["moves_seen"], "positions": r["positions"], "illegal_top1": r["illegal_top1"],
+                           "excess_loss": r["excess_loss"]} for r in ev["by_moves_seen"]],
+        "svg": "errors.svg"},
     "last_validation": {k: float(vals[-1][k]) for k in ("games", "val_loss", "val_excess", "val_legal_top1")} if vals else None,
     "probes": {"games": probe_games, "seed": probe_seed, "test_accuracy_by_layer": probes},
     "bars": {"legal_top1": 0.9995, "excess_loss": 0.02, "linear_mine_theirs": 0.99},
@@ -120,6 +126,12 @@ card["meets_bars"] = bool(ev["legal_top1"] >= 0.9995 and card["heldout"]["excess
 json.dump(card, open(f"{new}/card.json", "w"), indent=2)
 h = card["heldout"]
 pct = lambda v: f"{100 * v:.2f}%"
+def bucket_pct(rows):  # illegal top-1 over several slices
+    n = sum(r["positions"] for r in rows)
+    return f"{100 * sum(r['illegal_top1'] for r in rows) / n:.3f}%" if n else "-"
+def bucket_excess(rows):
+    n = sum(r["positions"] for r in rows)
+    return sum(r["excess_loss"] * r["positions"] for r in rows) / n if n else float("nan")
 md = f"""# The shipped Othello-GPT ({preset})
 
 {'Meets' if card['meets_bars'] else '**Does not yet meet**'} the quality bar (legal top-1 >= 99.95%, excess loss <= 0.02 nats/move, linear mine/theirs probe >= 99%).{'' if card['meets_bars'] else ' It is the best model this project has trained so far; the README says how to continue its training.'}
@@ -141,6 +153,18 @@ md = f"""# The shipped Othello-GPT ({preset})
 | {pct(h['legal_top1'])} | {h['loss']:.4f} | {h['entropy_floor']:.4f} | {h['excess_loss']:.4f} |
 
 Reproduce: `./build/othello-gpt eval --random {h['games']} --seed {heldout_seed}`.
+
+Where the errors are (`--breakdown`; errors = positions whose top-1 is illegal):
+
+| moves seen | """ + " | ".join(f"{lo + 1}-{min(lo + 10, len(ev['by_moves_seen']))}" for lo in range(0, len(ev["by_moves_seen"]), 10)) + \
+""" | after a pass |
+|---|""" + "---|" * (len(range(0, len(ev["by_moves_seen"]), 10)) + 1) + "\n| illegal top-1 | " + \
+" | ".join(bucket_pct(ev["by_moves_seen"][lo:lo + 10]) for lo in range(0, len(ev["by_moves_seen"]), 10)) + \
+f" | {bucket_pct([ev['after_pass']])} ({ev['after_pass']['positions']:,} positions) |\n| excess loss | " + \
+" | ".join(f"{bucket_excess(ev['by_moves_seen'][lo:lo + 10]):.4f}" for lo in range(0, len(ev["by_moves_seen"]), 10)) + \
+f" | {ev['after_pass']['excess_loss']:.4f} |" + f"""
+
+![errors by moves seen](errors.svg)
 
 ## Probes shipped in probes/ (test accuracy, {probe_games} games of stream {probe_seed}, split by game)
 

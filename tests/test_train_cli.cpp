@@ -118,6 +118,33 @@ TEST_CASE("train cli: train, refuse, extend, eval, predict") {
   CHECK(f["positions"] == r["positions"]);
   CHECK(f["loss"].get<double>() == doctest::Approx(r["loss"].get<double>()));
   CHECK(f["legal_top1"] == r["legal_top1"]);
+  // --breakdown: the rows by moves seen add up to the whole, each consistent in itself; the
+  // after-pass slice is part of them; --svg writes the picture.
+  json b = json::parse(run_cli("eval --model " + run + " --random 20 --seed 5 --breakdown --json --svg " +
+                                   tmp.str("where.svg"),
+                               &rc));
+  REQUIRE(rc == 0);
+  CHECK(b["legal_top1"] == r["legal_top1"]);
+  REQUIRE(b["by_moves_seen"].size() == 59);
+  uint64_t pos = 0, illegal = 0;
+  double loss = 0;
+  for (const auto& row : b["by_moves_seen"]) {
+    pos += row["positions"].get<uint64_t>();
+    illegal += row["illegal_top1"].get<uint64_t>();
+    loss += row["loss"].get<double>() * row["positions"].get<double>();
+    CHECK(row["legal_top1"].get<double>() ==
+          doctest::Approx(1.0 - row["illegal_top1"].get<double>() / row["positions"].get<double>()));
+  }
+  CHECK(b["by_moves_seen"][0]["moves_seen"] == 1);
+  CHECK(b["by_moves_seen"][0]["positions"] == 20);  // every game has a second move
+  CHECK(pos == b["positions"].get<uint64_t>());
+  CHECK(double(pos - illegal) / double(pos) == doctest::Approx(b["legal_top1"].get<double>()));
+  CHECK(loss / double(pos) == doctest::Approx(b["loss"].get<double>()).epsilon(1e-4));
+  CHECK(b["after_pass"]["positions"].get<uint64_t>() < pos);
+  CHECK(b["after_pass"]["illegal_top1"].get<uint64_t>() <= illegal);
+  const std::string svg = ogpt::util::read_file(tmp.str("where.svg"));
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(svg.find("Illegal top-1 by moves seen") != std::string::npos);
   run_cli("eval --model " + run, &rc, &err);
   CHECK(rc == 2);  // neither --games nor --random
   run_cli("eval --model " + tmp.str("nope") + " --random 4", &rc, &err);

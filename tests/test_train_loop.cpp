@@ -8,6 +8,7 @@
 
 #include "data/game_file.hpp"
 #include "data/generate.hpp"
+#include "data/labels.hpp"
 #include "model/checkpoint.hpp"
 #include "model/evaluate.hpp"
 #include "model/train_log.hpp"
@@ -284,31 +285,59 @@ TEST_CASE("train e2e: 2x64 on fresh random games lowers the validation loss, wit
   }
 }
 
-TEST_CASE("train eval: legal top-1 and entropy floor of a batch, cross-checked") {
+TEST_CASE("train eval: legal top-1, loss, entropy floor and the breakdown of a batch, cross-checked") {
   const int T = 59, V = 61;
-  std::vector<data::Game> games = {data::random_game(3, 0), data::random_game(3, 1)};
+  // Two games with a pass in them (the same colour moving twice), found by the labels module's own
+  // replay, so that the after-pass slice is not empty.
+  std::vector<data::Game> games;
+  uint64_t expect_pass_pos = 0;
+  for (uint64_t i = 0; games.size() < 2; ++i) {
+    REQUIRE(i < 2000);
+    data::Game g = data::random_game(3, i);
+    std::vector<data::PositionLabels> lab(g.length);
+    data::label_game(g, lab.data());
+    uint64_t passes = 0;
+    for (int t = 0; t + 1 < g.length; ++t) {
+      const othello::Color mover = t == 0 ? othello::Color::black : lab[t - 1].to_move;
+      passes += lab[t].to_move == mover;
+    }
+    if (passes == 0) continue;
+    expect_pass_pos += passes;
+    games.push_back(g);
+  }
   std::vector<float> logits(2 * T * V, 0.0f);
   uint64_t expect_hits = 0, expect_pos = 0;
-  double expect_floor = 0;
+  double expect_floor = 0, expect_loss = 0;
+  std::vector<uint64_t> expect_pos_at(T, 0), expect_hits_at(T, 0);
   for (int b = 0; b < 2; ++b) {
     auto legal = legal_after_each_move(games[b]);
     for (int t = 0; t + 1 < games[b].length; ++t) {
       float* l = &logits[(b * T + t) * V];
-      l[0] = 100;  // padding: never counted, whatever its logit
+      l[0] = 100;  // padding: never the argmax, whatever its logit (but in the loss's softmax)
       // Even positions: the argmax is the move actually played next (legal); odd: move t, an
       // occupied square (illegal).
       int sq = (t % 2 == 0) ? games[b].moves[t + 1] : games[b].moves[t];
       l[othello::square_to_token(sq)] = 5;
-      if (t % 2 == 0) ++expect_hits;
+      if (t % 2 == 0) ++expect_hits, ++expect_hits_at[t];
       REQUIRE((legal[t] >> games[b].moves[t + 1] & 1));
-      ++expect_pos;
+      ++expect_pos, ++expect_pos_at[t];
+      // -log softmax of the move played: logits 100 (padding), 5 (the argmax), 0 for the other 59
+      const double z = std::exp(100.0) + std::exp(5.0) + 59.0;
+      expect_loss += std::log(z) - (t % 2 == 0 ? 5.0 : 0.0);
     }
     expect_floor += data::entropy_floor(games[b]);  // the data module's own implementation
   }
-  uint64_t hits = 0, pos = 0;
-  double floor = 0;
-  score_batch(logits.data(), games.data(), 2, T, V, &hits, &floor, &pos);
-  CHECK(hits == expect_hits);
-  CHECK(pos == expect_pos);
-  CHECK(floor == doctest::Approx(expect_floor));
+  EvalBreakdown bd;
+  score_batch(&bd, logits.data(), games.data(), 2, T, V);
+  CHECK(bd.all.hits == expect_hits);
+  CHECK(bd.all.positions == expect_pos);
+  CHECK(bd.all.floor_sum == doctest::Approx(expect_floor));
+  CHECK(bd.all.loss_sum == doctest::Approx(expect_loss));
+  REQUIRE(bd.by_moves_seen.size() == size_t(T));
+  for (int t = 0; t < T; ++t) {
+    CHECK(bd.by_moves_seen[t].positions == expect_pos_at[t]);
+    CHECK(bd.by_moves_seen[t].hits == expect_hits_at[t]);
+  }
+  CHECK(bd.after_pass.positions == expect_pass_pos);
+  CHECK(bd.after_pass.positions > 0);
 }
