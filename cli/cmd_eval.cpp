@@ -56,7 +56,7 @@ std::string breakdown_svg(const ogpt::model::EvalBreakdown& b) {
   }
   char ap[96] = "none after a pass";
   if (b.after_pass.positions)
-    std::snprintf(ap, sizeof ap, "after a pass %.3f%% of %llu", 100.0 * (1.0 - b.after_pass.legal_top1()),
+    std::snprintf(ap, sizeof ap, "after a pass: %.3f%% of %llu positions", 100.0 * (1.0 - b.after_pass.legal_top1()),
                   (unsigned long long)b.after_pass.positions);
   err.title = std::string("Illegal top-1 by moves seen (") + ap + ")";
   err.x_label = exc.x_label = "moves seen (the model predicts the next)";
