@@ -15,8 +15,8 @@
 #include "model/evaluate.hpp"
 #include "model/model_path.hpp"
 #include "model/train_state.hpp"
-#include "util/error.hpp"
 #include "util/atomic_file.hpp"
+#include "util/error.hpp"
 #include "util/json_text.hpp"
 #include "util/svg_plot.hpp"
 

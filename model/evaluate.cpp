@@ -81,7 +81,7 @@ EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progre
   r.positions = all.positions;
   if (r.positions) {
     r.legal_top1 = all.legal_top1();
-    r.loss = loss_sum / r.positions;  // the model's own (float) loss; all.loss() agrees to ~1e-6
+    r.loss = loss_sum / r.positions;  // the model's own (float) loss; all.loss() recomputes it in double
     r.entropy_floor = all.entropy_floor();
     r.excess_loss = r.loss - r.entropy_floor;
   }
