@@ -77,13 +77,7 @@ void print_breakdown(const ogpt::model::EvalBreakdown& b) {
   std::printf("  moves seen  positions  illegal top-1        share  excess loss\n");
   for (size_t lo = 0; lo < b.by_moves_seen.size(); lo += 5) {
     ogpt::model::EvalTally t;
-    for (size_t k = lo; k < std::min(lo + 5, b.by_moves_seen.size()); ++k) {
-      const auto& s = b.by_moves_seen[k];
-      t.positions += s.positions;
-      t.hits += s.hits;
-      t.loss_sum += s.loss_sum;
-      t.floor_sum += s.floor_sum;
-    }
+    for (size_t k = lo; k < std::min(lo + 5, b.by_moves_seen.size()); ++k) t.add(b.by_moves_seen[k]);
     if (!t.positions) continue;
     std::printf("  %4zu-%-5zu %10llu  %6llu (%.3f%%)  %6.1f%%  %11.5f\n", lo + 1,
                 std::min(lo + 5, b.by_moves_seen.size()), (unsigned long long)t.positions,

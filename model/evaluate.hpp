@@ -34,6 +34,12 @@ struct EvalTally {
     loss_sum += loss;
     floor_sum += floor;
   }
+  void add(const EvalTally& o) {  // the union of two disjoint slices
+    positions += o.positions;
+    hits += o.hits;
+    loss_sum += o.loss_sum;
+    floor_sum += o.floor_sum;
+  }
 };
 
 // Where the model errs. Every scored position is counted once in `all` and once in

@@ -338,6 +338,12 @@ TEST_CASE("train eval: legal top-1, loss, entropy floor and the breakdown of a b
     CHECK(bd.by_moves_seen[t].positions == expect_pos_at[t]);
     CHECK(bd.by_moves_seen[t].hits == expect_hits_at[t]);
   }
+  EvalTally sum;  // the move-number slices are disjoint and add up to the whole
+  for (const EvalTally& slice : bd.by_moves_seen) sum.add(slice);
+  CHECK(sum.positions == bd.all.positions);
+  CHECK(sum.hits == bd.all.hits);
+  CHECK(sum.loss_sum == doctest::Approx(bd.all.loss_sum));
+  CHECK(sum.floor_sum == doctest::Approx(bd.all.floor_sum));
   CHECK(bd.after_pass.positions == expect_pass_pos);
   CHECK(bd.after_pass.positions > 0);
 }
