@@ -120,6 +120,7 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     cli::require_count(a->random, 100000000, "--random");
     cli::require_range(a->threads, 0, 4096, "--threads");
     if (a->threads > 0) omp_set_num_threads(a->threads);
+    if (!a->svg.empty()) util::check_writable(a->svg);  // before the evaluation, not after
     std::vector<data::Game> games;
     if (!a->games_file.empty()) {
       games = data::read_all_games(a->games_file);

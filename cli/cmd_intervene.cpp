@@ -230,6 +230,7 @@ std::vector<std::string> split(const std::string& s) {
 int run_bench(const Common& c, const BenchArgs& b) {
   if (b.cases < 1) throw UserError("--cases must be at least 1", kUsage);
   if (b.batch < 1) throw UserError("--batch must be at least 1", kUsage);
+  if (!b.svg.empty()) util::check_writable(b.svg);  // before minutes of edits, not after
   std::vector<Method> methods;
   for (auto& m : split(b.methods)) methods.push_back(parse_method(m));
   std::vector<CaseKind> kinds;

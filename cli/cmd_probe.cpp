@@ -160,6 +160,7 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
+  if (!a.out.empty()) util::check_writable(a.out);  // before the fit, not after
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
@@ -243,6 +244,7 @@ void check_probe_fits(const probes::Probe& p, const std::string& probe_path, con
 }
 
 int run_eval(const EvalArgs& a) {
+  if (!a.svg.empty()) util::check_writable(a.svg);  // before the activations, not after
   const probes::Probe p = probes::load_probe(a.probe);
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);

@@ -43,6 +43,7 @@ cli::Command reg("saliency", "Latent saliency map: how much each disc's colour m
   sub.add_option("--move", a->move, "Attribute this move instead of the model's top-1 (e.g. c4)");
   sub.add_flag("--json", a->json, "Also print the map as JSON");
   return [a]() -> int {
+    util::check_writable(a->out);  // before the backward passes, not after
     const std::vector<int> moves = othello::parse_game(a->moves);
     if (moves.empty()) throw UserError("--moves: give at least one move", kUsage);
     int move = -1;

@@ -34,7 +34,8 @@ int run(Args& a) {
   auto say = [&](const std::string& s) {
     if (!a.json) std::printf("%s\n", s.c_str()), std::fflush(stdout);
   };
-  // Before minutes of work: a --figures path that is a file fails now, not at the end.
+  // Before minutes of work: an --out or --figures path that cannot be written fails now, not at the end.
+  util::check_writable(a.out);
   if (!a.figures.empty()) util::ensure_directory(a.figures);
   report::Tour t = report::tour_begin(o);
   say("othello-gpt tour: model " + t.model_path + " (" + t.cfg.describe() + "), probes " + t.probe_path + " (" +

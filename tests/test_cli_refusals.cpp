@@ -179,6 +179,30 @@ TEST_CASE("refusals: a probe for a layer the model lacks, an --out that is a fil
   CHECK(line == "keep me");
 }
 
+TEST_CASE("refusals: an output path that cannot be written is refused before the work, not after it") {
+  TempDir t("refuse_outdir");
+  const std::string missing = t.str("no-such-dir") + "/out";
+  const std::string probe = kShipped + "/probes/linear-mine-theirs-L6.probe";
+  // Each of these works for seconds to minutes before it writes. The refusal must come first: exit
+  // 4 naming the path, and no progress line (which the work prints to stderr) before it.
+  for (const std::string& args : {
+           "eval --random 50 --svg " + missing + ".svg",
+           "probe train --layer 2 --random 40 --out " + missing + ".probe",
+           "probe eval --probe " + probe + " --random 40 --svg " + missing + ".svg",
+           "intervene bench --methods linear --cases 4 --svg " + missing + ".svg",
+           "saliency --moves \"f5 d6 c3\" --out " + missing + ".svg",
+           "tour --quick --out " + missing + ".html",
+       }) {
+    const Ran r = ran(args);
+    INFO("othello-gpt " << args << "\n" << r.out);
+    CHECK(r.rc == 4);
+    CHECK(r.out.find(missing) != std::string::npos);
+    CHECK(r.out.find("does not exist") != std::string::npos);
+    CHECK(r.out.find(" [") == std::string::npos);  // no progress bar ("label [###...] ...") ran
+  }
+  CHECK_FALSE(std::filesystem::exists(t.str("no-such-dir")));
+}
+
 TEST_CASE("refusals: a case file whose kind does not describe its edit") {
   TempDir t("refuse_cases");
   using namespace ogpt::interventions;

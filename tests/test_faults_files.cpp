@@ -220,6 +220,49 @@ TEST_CASE("faults: --out through a symlink or onto a pipe keeps the link and the
   CHECK_THROWS_WITH_AS(data::GameReader(d.path.string()), doctest::Contains("is a directory"), IoError);
 }
 
+TEST_CASE("faults: check_writable refuses exactly what the final write would refuse, and creates nothing") {
+  ScratchDir d("writable");
+  util::write_file_atomic(d / "file.txt", "keep");
+  const std::string fifo = d / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fs::create_symlink(d / "file.txt", d / "link.txt");
+  struct Case {
+    std::string path, refusal;  // refusal: empty when the write succeeds
+  };
+  const std::vector<Case> cases = {
+      {d / "new.svg", ""},
+      {d / "file.txt", ""},
+      {d / "link.txt", ""},
+      {fifo, ""},  // a pipe is written in place (check_writable does not open it: no reader needed)
+      {d.path.string(), "is a directory"},
+      {d / "missing/x.svg", "does not exist"},
+      {d / "file.txt/x.svg", "is not a directory"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.path);
+    if (c.refusal.empty()) {
+      CHECK_NOTHROW(util::check_writable(c.path));
+    } else {
+      CHECK_THROWS_WITH_AS(util::check_writable(c.path), doctest::Contains(c.refusal.c_str()), IoError);
+      CHECK_THROWS_AS(util::write_file_atomic(c.path, "x"), IoError);  // the write agrees
+    }
+  }
+  CHECK_FALSE(fs::exists(d / "new.svg"));
+  CHECK(util::read_file(d / "file.txt") == "keep");
+  for (const auto& e : fs::directory_iterator(d.path))  // no temporary left behind
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+  if (::geteuid() != 0) {  // root may write anywhere
+    fs::create_directory(d / "ro");
+    fs::permissions(d / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    CHECK_THROWS_WITH_AS(util::check_writable(d / "ro/x.svg"), doctest::Contains("ro"), IoError);
+    CHECK_THROWS_AS(util::write_file_atomic(d / "ro/x.svg", "x"), IoError);
+    fs::permissions(d / "ro", fs::perms::owner_all);
+  }
+  // the successful cases do write
+  util::write_file_atomic(d / "new.svg", "ok");
+  CHECK(util::read_file(d / "new.svg") == "ok");
+}
+
 TEST_CASE("faults: export-games refuses bytes after the last game, import-wthor keeps --out when it accepts none") {
   ScratchDir d("tails");
   const std::string g = d / "g.games";

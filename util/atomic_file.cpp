@@ -130,6 +130,21 @@ std::string read_file(const std::string& path) {
   return std::move(ss).str();
 }
 
+void check_writable(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);  // of what a link points to
+  if (fs::is_directory(st)) throw IoError("cannot write " + path + ": is a directory");
+  if (fs::exists(st) && !fs::is_regular_file(st)) return;  // a device or pipe: written in place
+  // AtomicWriter creates its temporary beside the file a link points to.
+  const std::string target = fs::is_symlink(path, ec) ? fs::weakly_canonical(path, ec).string() : path;
+  const std::string dir = dir_of(target);
+  if (!fs::is_directory(dir, ec))
+    throw IoError("cannot write " + path + ": " + dir + (fs::exists(dir, ec) ? " is not a directory" : " does not exist"));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw IoError("cannot write " + path + ": " + dir + ": " + std::strerror(errno));
+}
+
 void ensure_directory(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;

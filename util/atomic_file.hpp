@@ -38,6 +38,11 @@ class AtomicWriter {
   bool direct_ = false;  // path is a device or pipe: written in place, no temporary
 };
 
+// Throws the IoError that writing `path` would throw at the end (a directory there, no such
+// directory, no permission to create files in it), for commands that work for minutes before
+// they write: a typo in an output path then costs nothing. Creates nothing.
+void check_writable(const std::string& path);
+
 // Creates directory `dir` (and its parents) unless it exists; throws IoError naming it when it
 // cannot, e.g. when a plain file has that name.
 void ensure_directory(const std::string& dir);
