@@ -231,6 +231,7 @@ int run_bench(const Common& c, const BenchArgs& b) {
   if (b.cases < 1) throw UserError("--cases must be at least 1", kUsage);
   if (b.batch < 1) throw UserError("--batch must be at least 1", kUsage);
   if (!b.svg.empty()) util::check_writable(b.svg);  // before minutes of edits, not after
+  if (!b.save_cases.empty()) util::check_writable(b.save_cases);
   std::vector<Method> methods;
   for (auto& m : split(b.methods)) methods.push_back(parse_method(m));
   std::vector<CaseKind> kinds;

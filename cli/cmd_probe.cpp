@@ -161,6 +161,7 @@ struct TrainArgs {
 
 int run_train(const TrainArgs& a) {
   if (!a.out.empty()) util::check_writable(a.out);  // before the fit, not after
+  if (!a.npy.empty()) util::ensure_directory(a.npy);
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
@@ -297,6 +298,7 @@ int run_sweep(const SweepArgs& a) {
   const model::Config& cfg = ck.params.cfg;
   const std::vector<data::Game> games = load_games(a.c);
   util::ensure_directory(a.out);
+  util::check_writable(a.out + "/sweep.csv");  // an existing directory may be read-only
   probes::SweepOptions so;
   so.H = a.hidden;
   so.random_control = !a.no_control;

@@ -35,8 +35,11 @@ int run(Args& a) {
     if (!a.json) std::printf("%s\n", s.c_str()), std::fflush(stdout);
   };
   // Before minutes of work: an --out or --figures path that cannot be written fails now, not at the end.
+  if (!a.figures.empty()) {  // first: --out may be inside it
+    util::ensure_directory(a.figures);
+    util::check_writable(a.figures + "/probe-sweep.svg");
+  }
   util::check_writable(a.out);
-  if (!a.figures.empty()) util::ensure_directory(a.figures);
   report::Tour t = report::tour_begin(o);
   say("othello-gpt tour: model " + t.model_path + " (" + t.cfg.describe() + "), probes " + t.probe_path + " (" +
       t.probes.describe() + ")");

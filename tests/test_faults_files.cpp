@@ -226,6 +226,10 @@ TEST_CASE("faults: check_writable refuses exactly what the final write would ref
   const std::string fifo = d / "pipe";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   fs::create_symlink(d / "file.txt", d / "link.txt");
+  fs::create_directory(d / "sub");
+  util::write_file_atomic(d / "sub/inner.txt", "inner");
+  fs::create_symlink(d / "sub/inner.txt", d / "outer-link.txt");  // its temporary goes into sub/
+  fs::create_symlink(d / "loop", d / "loop");
   struct Case {
     std::string path, refusal;  // refusal: empty when the write succeeds
   };
@@ -233,10 +237,13 @@ TEST_CASE("faults: check_writable refuses exactly what the final write would ref
       {d / "new.svg", ""},
       {d / "file.txt", ""},
       {d / "link.txt", ""},
+      {d / "outer-link.txt", ""},
       {fifo, ""},  // a pipe is written in place (check_writable does not open it: no reader needed)
       {d.path.string(), "is a directory"},
       {d / "missing/x.svg", "does not exist"},
       {d / "file.txt/x.svg", "is not a directory"},
+      {"", "empty path"},
+      {d / "loop", "cannot resolve the link"},
   };
   for (const Case& c : cases) {
     INFO(c.path);
@@ -254,7 +261,7 @@ TEST_CASE("faults: check_writable refuses exactly what the final write would ref
   if (::geteuid() != 0) {  // root may write anywhere
     fs::create_directory(d / "ro");
     fs::permissions(d / "ro", fs::perms::owner_read | fs::perms::owner_exec);
-    CHECK_THROWS_WITH_AS(util::check_writable(d / "ro/x.svg"), doctest::Contains("ro"), IoError);
+    CHECK_THROWS_WITH_AS(util::check_writable(d / "ro/x.svg"), doctest::Contains("Permission denied"), IoError);
     CHECK_THROWS_AS(util::write_file_atomic(d / "ro/x.svg", "x"), IoError);
     fs::permissions(d / "ro", fs::perms::owner_all);
   }

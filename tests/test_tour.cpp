@@ -83,7 +83,8 @@ void make_trained_model(const TempDir& d) {
 TEST_CASE("tour: --quick report on a small trained model matches its JSON and a direct sweep") {
   TempDir d("tour_quick");
   make_trained_model(d);
-  const std::string html_path = d.str("report.html");
+  // The report goes into the --figures directory, which the tour creates before it checks --out.
+  const std::string html_path = d.str("figs/new") + "/report.html";
   int rc = -1;
   const std::string out = run_cli("tour --quick -q --json --seed 4242 --model " + d.str("run") + " --out " + html_path +
                                   " --figures " + d.str("figs/new"), &rc);

@@ -132,12 +132,20 @@ std::string read_file(const std::string& path) {
 
 void check_writable(const std::string& path) {
   namespace fs = std::filesystem;
+  if (path.empty()) throw IoError("cannot write to an empty path");
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);  // of what a link points to
   if (fs::is_directory(st)) throw IoError("cannot write " + path + ": is a directory");
-  if (fs::exists(st) && !fs::is_regular_file(st)) return;  // a device or pipe: written in place
+  if (fs::exists(st) && !fs::is_regular_file(st)) {  // a device or pipe: written in place
+    if (::access(path.c_str(), W_OK) != 0) throw IoError("cannot write " + path + ": " + std::strerror(errno));
+    return;
+  }
   // AtomicWriter creates its temporary beside the file a link points to.
-  const std::string target = fs::is_symlink(path, ec) ? fs::weakly_canonical(path, ec).string() : path;
+  std::string target = path;
+  if (fs::is_symlink(path, ec)) {
+    target = fs::weakly_canonical(path, ec).string();
+    if (ec) throw IoError("cannot write " + path + ": cannot resolve the link: " + ec.message());
+  }
   const std::string dir = dir_of(target);
   if (!fs::is_directory(dir, ec))
     throw IoError("cannot write " + path + ": " + dir + (fs::exists(dir, ec) ? " is not a directory" : " does not exist"));
