@@ -22,26 +22,43 @@ static std::string dir_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
-AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
+namespace {
+// Where a write of `path` lands; AtomicWriter and check_writable both ask here, so the check
+// refuses exactly what the write would.
+struct Destination {
+  std::string path;     // the file to replace: `path`, or the file a link points to
+  bool direct = false;  // a device or pipe: written in place, no temporary
+};
+
+Destination resolve_destination(const std::string& path) {
   namespace fs = std::filesystem;
+  if (path.empty()) throw IoError("cannot write to an empty path");
   std::error_code ec;
-  const fs::file_status st = fs::status(path_, ec);  // of what a link points to
-  if (fs::is_directory(st)) throw IoError("cannot write " + path_ + ": is a directory");
-  if (fs::exists(st) && !fs::is_regular_file(st)) {
-    // A device or pipe (/dev/null, /dev/stdout, a fifo), or a link to one: written in place.
-    // Renaming a temporary over it would replace the node itself (as root, /dev/null).
+  const fs::file_status st = fs::status(path, ec);  // of what a link points to
+  if (fs::is_directory(st)) throw IoError("cannot write " + path + ": is a directory");
+  // A device or pipe (/dev/null, /dev/stdout, a fifo), or a link to one: written in place.
+  // Renaming a temporary over it would replace the node itself (as root, /dev/null).
+  if (fs::exists(st) && !fs::is_regular_file(st)) return {path, true};
+  // A symlink to a file: replace its target (renaming over the link would replace the link by a
+  // plain file and leave the target as it was).
+  if (fs::is_symlink(path, ec)) {
+    const fs::path target = fs::weakly_canonical(path, ec);
+    if (ec) throw IoError("cannot write " + path + ": cannot resolve the link: " + ec.message());
+    return {target.string(), false};
+  }
+  return {path, false};
+}
+}  // namespace
+
+AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
+  const Destination d = resolve_destination(path_);
+  if (d.direct) {
     direct_ = true;
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) throw IoError("cannot write " + path_ + ": " + std::strerror(errno));
     return;
   }
-  // A symlink to a file: replace its target (renaming over the link would replace the link by a
-  // plain file and leave the target as it was).
-  if (fs::is_symlink(path_, ec)) {
-    const fs::path target = fs::weakly_canonical(path_, ec);
-    if (ec) throw IoError("cannot write " + path_ + ": cannot resolve the link: " + ec.message());
-    path_ = target.string();
-  }
+  path_ = d.path;
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0)
@@ -132,21 +149,13 @@ std::string read_file(const std::string& path) {
 
 void check_writable(const std::string& path) {
   namespace fs = std::filesystem;
-  if (path.empty()) throw IoError("cannot write to an empty path");
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);  // of what a link points to
-  if (fs::is_directory(st)) throw IoError("cannot write " + path + ": is a directory");
-  if (fs::exists(st) && !fs::is_regular_file(st)) {  // a device or pipe: written in place
+  const Destination d = resolve_destination(path);
+  if (d.direct) {  // opened in place by the write
     if (::access(path.c_str(), W_OK) != 0) throw IoError("cannot write " + path + ": " + std::strerror(errno));
     return;
   }
-  // AtomicWriter creates its temporary beside the file a link points to.
-  std::string target = path;
-  if (fs::is_symlink(path, ec)) {
-    target = fs::weakly_canonical(path, ec).string();
-    if (ec) throw IoError("cannot write " + path + ": cannot resolve the link: " + ec.message());
-  }
-  const std::string dir = dir_of(target);
+  const std::string dir = dir_of(d.path);  // where the write's temporary goes
+  std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw IoError("cannot write " + path + ": " + dir + (fs::exists(dir, ec) ? " is not a directory" : " does not exist"));
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
