@@ -35,7 +35,7 @@ using nlohmann::json;
 
 // Options shared by the subcommands that run a model over games.
 struct Common {
-  std::string model, games_file, precision = "bf16";
+  std::string model, games_file, precision = "bf16", positions = "all";
   uint64_t random = 0, seed = 20231, max_games = 3000;
   int batch = 64;
   bool json = false, quiet = false;
@@ -53,6 +53,14 @@ void add_model_games(CLI::App* s, Common& c) {
   s->add_option("--batch", c.batch, "Games per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
   s->add_flag("--json", c.json, "Print the result as JSON");
   s->add_flag("--quiet,-q", c.quiet, "No progress bar");
+}
+
+// --positions for the commands that fit or score probes over many games (not show).
+void add_positions(CLI::App* s, Common& c) {
+  s->add_option("--positions", c.positions,
+                "Token positions to fit and score on, a slice A:B (0-based, B excluded; position t = the board "
+                "after move t+1), e.g. 5:54 = Nanda et al.'s window, which leaves out the first and last five")
+      ->capture_default_str();
 }
 
 std::vector<data::Game> load_games(const Common& c) {
@@ -94,6 +102,7 @@ probes::ExtractOptions extract_options(const Common& c, std::vector<std::string>
   ex.batch = c.batch;
   ex.precision = parse_precision(c.precision);
   ex.progress = !c.quiet && !c.json;
+  ex.moves = probes::parse_positions(c.positions);
   return ex;
 }
 
@@ -160,6 +169,7 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
+  const std::string window = probes::positions_label(probes::parse_positions(a.c.positions));  // before the work
   if (!a.out.empty()) util::check_writable(a.out);  // before the fit, not after
   if (!a.npy.empty()) util::ensure_directory(a.npy);
   std::string resolved;
@@ -203,6 +213,7 @@ int run_train(const TrainArgs& a) {
 
   if (a.c.json) {
     json j = probe_json(f.probe);
+    j["positions"] = window;
     j["test"] = metrics_json(f.test, f.baseline);
     j["random_model_accuracy"] = num(control);
     j["train_seconds"] = train_s;
@@ -216,6 +227,7 @@ int run_train(const TrainArgs& a) {
   std::printf("  games %llu train / %llu validation / %llu test (split by game); %llu training positions\n",
               (unsigned long long)split.train_games, (unsigned long long)split.val_games,
               (unsigned long long)split.test_games, (unsigned long long)(split.train_end - split.train_begin));
+  if (window != "all") std::printf("  positions %s only (fitted and scored)\n", window.c_str());
   std::printf("  trained %llu steps (%.2f epochs) in %.1f s%s; validation accuracy %.2f%%\n",
               (unsigned long long)f.train.steps, f.train.epochs, train_s, f.train.stopped_early ? ", stopped early" : "",
               100 * f.val_accuracy);
@@ -245,6 +257,7 @@ void check_probe_fits(const probes::Probe& p, const std::string& probe_path, con
 }
 
 int run_eval(const EvalArgs& a) {
+  const std::string window = probes::positions_label(probes::parse_positions(a.c.positions));  // before the work
   if (!a.svg.empty()) util::check_writable(a.svg);  // before the activations, not after
   const probes::Probe p = probes::load_probe(a.probe);
   std::string resolved;
@@ -270,13 +283,15 @@ int run_eval(const EvalArgs& a) {
   if (a.c.json) {
     json j = probe_json(p);
     j["games"] = games.size();
+    j["positions"] = window;
     j["eval"] = metrics_json(m, baseline);
     if (!a.svg.empty()) j["svg"] = a.svg;
     std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
-  std::printf("%s probe, %s basis, %s, on %zu games (model %s)\n", probes::kind_name(p.kind),
-              probes::target_name(p.target), p.hook.c_str(), games.size(), resolved.c_str());
+  std::printf("%s probe, %s basis, %s, on %zu games%s (model %s)\n", probes::kind_name(p.kind),
+              probes::target_name(p.target), p.hook.c_str(), games.size(),
+              window == "all" ? "" : (", positions " + window).c_str(), resolved.c_str());
   print_metrics(m, p.target, baseline);
   if (!a.svg.empty()) std::printf("wrote %s\n", a.svg.c_str());
   return 0;
@@ -293,6 +308,7 @@ struct SweepArgs {
 };
 
 int run_sweep(const SweepArgs& a) {
+  const std::string window = probes::positions_label(probes::parse_positions(a.c.positions));  // before the work
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
@@ -333,6 +349,7 @@ int run_sweep(const SweepArgs& a) {
   json j = {{"model", resolved},
             {"config", cfg.describe()},
             {"games", games.size()},
+            {"positions", window},
             {"layer_meaning", "residual stream after `layer` blocks (0 = embeddings, blocks.0.hook_resid_pre)"},
             {"rows", jrows}};
   util::write_file_atomic(dir + "/sweep.json", util::json_text(j, 2) + "\n");
@@ -345,7 +362,8 @@ int run_sweep(const SweepArgs& a) {
     std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
-  std::printf("probe test accuracy (%%) by layer, %s, %zu games:\n", cfg.describe().c_str(), games.size());
+  std::printf("probe test accuracy (%%) by layer, %s, %zu games%s:\n", cfg.describe().c_str(), games.size(),
+              window == "all" ? "" : (", positions " + window).c_str());
   std::printf("  layer  hook                       lin m/t  lin b/w  mlp m/t  mlp b/w%s\n",
               so.random_control ? "  | random: lin m/t  lin b/w  mlp m/t  mlp b/w" : "");
   for (int k = 0; k <= cfg.n_layers; ++k) {
@@ -463,6 +481,7 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   auto ta = std::make_shared<TrainArgs>();
   auto* tr = sub.add_subcommand("train", "Train a linear or MLP probe on a model's activations");
   add_model_games(tr, ta->c);
+  add_positions(tr, ta->c);
   tr->add_option("--hook", ta->hook, "resid_pre|resid_mid|resid_post|attn_out|mlp_out|mlp_post or a full hook name")
       ->capture_default_str();
   tr->add_option("--layer,-l", ta->layer,
@@ -494,11 +513,13 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   // the default of train; eval's default is another stream, so `--random N` scores unseen games.
   ea->c.seed = 20232;
   add_model_games(ev, ea->c);
+  add_positions(ev, ea->c);
   ev->add_option("--svg", ea->svg, "Write a board-shaped picture of the per-cell accuracy");
 
   auto sa = std::make_shared<SweepArgs>();
   auto* sw = sub.add_subcommand("sweep", "Every layer x both bases x both kinds, plus the random-model control");
   add_model_games(sw, sa->c);
+  add_positions(sw, sa->c);
   sw->add_option("--out,-o", sa->out, "Directory for sweep.csv, sweep.json, sweep.svg")->required();
   sw->add_option("--hidden", sa->hidden, "MLP hidden width")->capture_default_str();
   sw->add_option("--max-memory-gb", sa->max_memory_gb, "Activations held at once (layers are extracted in groups)")

@@ -72,6 +72,63 @@ const arma::fmat& Activations::at(const std::string& hook) const {
   throw UserError("activations for hook '" + hook + "' were not extracted");
 }
 
+std::vector<int> parse_positions(const std::string& s, const char* option) {
+  if (s.empty() || s == "all") return {};
+  const auto bad = [&](const std::string& why) {
+    return UserError(std::string(option) + " '" + s + "': " + why +
+                         " (give a slice A:B of token positions 0..59, B excluded, e.g. 5:54, or all)",
+                     kUsage);
+  };
+  const size_t colon = s.find(':');
+  if (colon == std::string::npos || s.find(':', colon + 1) != std::string::npos) throw bad("not A:B");
+  auto number = [&](const std::string& part, int fallback) {
+    if (part.empty()) return fallback;
+    if (part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos) throw bad("'" + part + "' is not a position");
+    return std::stoi(part);
+  };
+  const int a = number(s.substr(0, colon), 0), b = number(s.substr(colon + 1), 60);
+  if (a > 59 || b > 60) throw bad("positions run from 0 to 59");
+  if (a >= b) throw bad("the window is empty");
+  if (a == 0 && b == 60) return {};
+  std::vector<int> moves;
+  for (int t = a; t < b; ++t) moves.push_back(t);
+  return moves;
+}
+
+std::string positions_label(const std::vector<int>& moves) {
+  if (moves.empty()) return "all";
+  bool contiguous = true;
+  for (size_t i = 1; i < moves.size(); ++i) contiguous &= moves[i] == moves[i - 1] + 1;
+  if (contiguous) return std::to_string(moves.front()) + ":" + std::to_string(moves.back() + 1);
+  std::string s;
+  for (int t : moves) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(t);
+  }
+  return s;
+}
+
+void column_layout(const std::vector<data::Game>& games, int n_ctx, const std::vector<int>& moves,
+                   std::vector<uint64_t>& game_offset, std::vector<uint8_t>& move) {
+  std::vector<bool> keep(60, moves.empty());
+  for (int t : moves)
+    if (t >= 0 && t < 60) keep[t] = true;
+  const size_t G = games.size();
+  game_offset.assign(G + 1, 0);
+  for (size_t g = 0; g < G; ++g) {
+    const int n = std::min<int>(games[g].length, n_ctx);
+    uint64_t k = 0;
+    for (int t = 0; t < n; ++t) k += keep[t];
+    game_offset[g + 1] = game_offset[g] + k;
+  }
+  move.resize(game_offset[G]);
+  for (size_t g = 0; g < G; ++g) {
+    uint64_t c = game_offset[g];
+    for (int t = 0; t < std::min<int>(games[g].length, n_ctx); ++t)
+      if (keep[t]) move[c++] = uint8_t(t);
+  }
+}
+
 Activations extract_activations(const model::ParamBlock& params, const std::vector<data::Game>& games,
                                 const ExtractOptions& opt) {
   const model::Config& cfg = params.cfg;
@@ -80,26 +137,10 @@ Activations extract_activations(const model::ParamBlock& params, const std::vect
   a.cfg = cfg;
   a.hooks = opt.hooks;
   a.games = games;
-  std::vector<bool> keep(60, opt.moves.empty());
-  for (int t : opt.moves)
-    if (t >= 0 && t < 60) keep[t] = true;
-
   // Column layout first, so every matrix is allocated once (no growth, no copies).
+  column_layout(games, T, opt.moves, a.game_offset, a.move);
   const size_t G = games.size();
-  a.game_offset.assign(G + 1, 0);
-  for (size_t g = 0; g < G; ++g) {
-    const int n = std::min<int>(games[g].length, T);
-    uint64_t k = 0;
-    for (int t = 0; t < n; ++t) k += keep[t];
-    a.game_offset[g + 1] = a.game_offset[g] + k;
-  }
-  const uint64_t P = a.game_offset[G];
-  a.move.resize(P);
-  for (size_t g = 0; g < G; ++g) {
-    uint64_t c = a.game_offset[g];
-    for (int t = 0; t < std::min<int>(games[g].length, T); ++t)
-      if (keep[t]) a.move[c++] = uint8_t(t);
-  }
+  const uint64_t P = a.move.size();
   a.X.resize(opt.hooks.size());
   for (size_t h = 0; h < opt.hooks.size(); ++h) a.X[h].set_size(hook_width(opt.hooks[h], cfg), P);
   if (G == 0) return a;

@@ -30,6 +30,16 @@ int hook_width(const std::string& full_name, const model::Config& cfg);
 // l+1, hook_embed / hook_pos_embed -> 0, ln_final.* -> n_layers (needs cfg).
 int hook_layer(const std::string& full_name, const model::Config& cfg);
 
+// A window of token positions as a Python slice "A:B" (0-based, B excluded; "A:" and ":B" too, and
+// "all"): position t is the board after move t+1. "5:54" is Nanda et al.'s probing window (their
+// code trains on pos_start = 5 .. pos_end = n_ctx - 5): it leaves out the first five boards, which
+// the embeddings alone nearly give, and the last five, where the few empty squares left say most
+// of the next move and the model need not keep the whole board. Returns the kept positions
+// (empty: all). Throws UserError(kUsage) naming `option` for anything else.
+std::vector<int> parse_positions(const std::string& s, const char* option = "--positions");
+// "all" or "A:B" for the kept positions (as parse_positions takes them; contiguous or not).
+std::string positions_label(const std::vector<int>& moves);
+
 struct ExtractOptions {
   std::vector<std::string> hooks;  // full hook names
   int batch = 64;                  // games per forward
@@ -48,6 +58,11 @@ struct Activations {
   uint64_t positions() const { return move.size(); }
   const arma::fmat& at(const std::string& hook) const;  // throws UserError for a hook not extracted
 };
+
+// The column layout of extract_activations without running a model: game_offset [G+1] and the
+// move number of each column, keeping positions t < min(game length, n_ctx) in `moves` (empty: all).
+void column_layout(const std::vector<data::Game>& games, int n_ctx, const std::vector<int>& moves,
+                   std::vector<uint64_t>& game_offset, std::vector<uint8_t>& move);
 
 // Runs `games` through a model with `params` (any shape) and collects opt.hooks.
 Activations extract_activations(const model::ParamBlock& params, const std::vector<data::Game>& games,

@@ -66,15 +66,7 @@ std::vector<SweepRow> run_sweep(const model::ParamBlock& trained, const std::vec
   // Labels and the split depend on the games only: computed once.
   std::vector<uint64_t> game_offset;
   std::vector<uint8_t> move;
-  {
-    // Column layout without running the model: the same rule extract_activations uses.
-    game_offset.assign(games.size() + 1, 0);
-    for (size_t g = 0; g < games.size(); ++g) {
-      const int n = std::min<int>(games[g].length, cfg.n_ctx);
-      for (int t = 0; t < n; ++t) move.push_back(uint8_t(t));
-      game_offset[g + 1] = game_offset[g] + n;
-    }
-  }
+  column_layout(games, cfg.n_ctx, opt.extract.moves, game_offset, move);
   const Split split = split_by_game(game_offset);
   std::vector<uint8_t> y[2];
   for (int i = 0; i < 2; ++i) y[i] = make_targets(games, game_offset, move, targets[i]);
@@ -94,7 +86,6 @@ std::vector<SweepRow> run_sweep(const model::ParamBlock& trained, const std::vec
     const model::ParamBlock& params = m == 0 ? trained : random_params;
     for (int k0 = 0; k0 < depths; k0 += group) {
       ExtractOptions ex = opt.extract;
-      ex.moves.clear();
       ex.hooks.clear();
       for (int k = k0; k < std::min(depths, k0 + group); ++k) ex.hooks.push_back(depth_hook(k));
       const Activations a = extract_activations(params, games, ex);

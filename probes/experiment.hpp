@@ -54,7 +54,7 @@ struct SweepOptions {
   uint64_t random_model_seed = 12345;  // model::init_params seed of the control model
   bool random_control = true;
   double max_memory_gb = 4.0;          // activations held at once (hooks are extracted in groups)
-  ExtractOptions extract;              // batch, precision (hooks are set by the sweep)
+  ExtractOptions extract;              // batch, precision, positions (hooks are set by the sweep)
   double max_epochs_linear = 0, max_epochs_mlp = 0;  // 0: defaults
   int min_steps = -1;                  // < 0: the default TrainOptions::min_steps (small budgets lower it)
   int probe_batch = 0;                 // positions per probe step; 0: the default

@@ -8,6 +8,7 @@
 #include "probes/experiment.hpp"
 #include "probes/metrics.hpp"
 #include "probes/synthetic.hpp"
+#include "util/error.hpp"
 
 using namespace ogpt;
 
@@ -56,6 +57,67 @@ TEST_CASE("extract_activations: column c = game g at move t, equal to a direct f
   const probes::Activations b = probes::extract_activations(params, games, ex);
   CHECK(b.positions() == 5 * 3);
   CHECK(arma::approx_equal(b.X[0].col(1), a.X[0].col(10), "absdiff", 1e-5f));
+}
+
+TEST_CASE("--positions: slices parse like Python's, the layout keeps exactly those positions") {
+  CHECK(probes::parse_positions("all").empty());
+  CHECK(probes::parse_positions("").empty());
+  CHECK(probes::parse_positions("0:60").empty());  // the whole game is "all"
+  const std::vector<int> w = probes::parse_positions("5:54");
+  REQUIRE(w.size() == 49);
+  CHECK(w.front() == 5);
+  CHECK(w.back() == 53);
+  CHECK(probes::positions_label(w) == "5:54");
+  CHECK(probes::parse_positions(":3") == std::vector<int>{0, 1, 2});
+  CHECK(probes::parse_positions("57:") == std::vector<int>{57, 58, 59});
+  CHECK(probes::positions_label({0, 10, 58}) == "0,10,58");
+  CHECK(probes::positions_label({}) == "all");
+  for (const char* bad : {"5", "5:5", "9:3", "1:2:3", "a:b", "-1:5", "60:", "0:61", " 5:54", "5:54x", "0005:9"})
+    CHECK_THROWS_AS(probes::parse_positions(bad), UserError);
+
+  // Column layout: game g keeps its positions t in the window with t < min(length, 59).
+  std::vector<data::Game> games(30);
+  data::generate_games(11, 0, games.size(), games.data());
+  games[3].length = 20;  // a short game: the window is cut at its end
+  std::vector<uint64_t> off;
+  std::vector<uint8_t> move;
+  probes::column_layout(games, 59, w, off, move);
+  REQUIRE(off.size() == games.size() + 1);
+  for (size_t g = 0; g < games.size(); ++g) {
+    const int n = std::min<int>(games[g].length, 59);
+    const uint64_t want = n > 5 ? std::min(n, 54) - 5 : 0;
+    CHECK(off[g + 1] - off[g] == want);
+    for (uint64_t c = off[g]; c < off[g + 1]; ++c) CHECK(move[c] == 5 + (c - off[g]));
+  }
+  CHECK(off[4] - off[3] == 15);
+}
+
+TEST_CASE("sweep over a window: the first board alone is linearly readable from the embeddings") {
+  // Position 0 holds one of four first moves, so even a random model's embeddings (layer 0)
+  // give the board exactly there; over all positions they read little more than the majority
+  // class. A sweep that ignored the window would score the second case like the first.
+  model::ParamBlock params(model::preset("2x64"));
+  model::init_params(params, 8);
+  std::vector<data::Game> games(200);
+  data::generate_games(29, 0, games.size(), games.data());
+  probes::SweepOptions so;
+  so.random_control = false;
+  so.extract.precision = model::Precision::f32;
+  so.max_epochs_linear = so.max_epochs_mlp = 1;
+  so.min_steps = 150;
+  so.probe_batch = 256;
+  auto layer0_linear_mt = [&](const std::vector<probes::SweepRow>& rows) {
+    for (const auto& r : rows)
+      if (r.layer == 0 && r.kind == probes::Kind::linear && r.target == probes::Target::mine_theirs) return r.accuracy;
+    return -1.0;
+  };
+  so.extract.moves = probes::parse_positions("0:1");
+  const double first = layer0_linear_mt(probes::run_sweep(params, games, so));
+  so.extract.moves = probes::parse_positions("all");
+  const double all = layer0_linear_mt(probes::run_sweep(params, games, so));
+  MESSAGE("layer-0 linear mine/theirs: position 0 ", first, ", all positions ", all);
+  CHECK(first > 0.999);
+  CHECK(all < 0.9);
 }
 
 TEST_CASE("make_targets agrees with label_game, split_by_game keeps games whole") {

@@ -80,6 +80,22 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   CHECK(std::filesystem::exists(npy + "/W.npy"));
   CHECK(std::filesystem::exists(npy + "/direction_mine_minus_theirs.npy"));
 
+  // --positions: fitted and scored on positions 5..53 only (Nanda et al.'s window).
+  out = run("probe train -q --json --model " + model + " --random 60 --seed 7 --layer 2 --probe-batch 512 --epochs 1 "
+            "--positions 5:54", &rc);
+  REQUIRE(rc == 0);
+  const json w = json::parse(out);
+  CHECK(w["positions"] == "5:54");
+  const json& by_move = w["test"]["move_accuracy"];
+  for (int t = 0; t < 60; ++t) CHECK_MESSAGE(by_move[t].is_null() == (t < 5 || t >= 54), "move ", t);
+  out = run("probe eval -q --json --probe " + probe + " --model " + model + " --random 20 --seed 8 --positions 50:", &rc);
+  REQUIRE(rc == 0);
+  CHECK(json::parse(out)["eval"]["move_accuracy"][49].is_null());
+  CHECK(!json::parse(out)["eval"]["move_accuracy"][50].is_null());
+  out = run("probe train -q --model " + model + " --random 5 --positions 54:5", &rc, true);
+  CHECK(rc == 2);
+  CHECK(out.find("--positions '54:5': the window is empty") != std::string::npos);
+
   // Refusals: a corrupted probe file (exit 3, names the file), a layer the model lacks (exit 2).
   std::string bytes = ogpt::util::read_file(probe);
   bytes[bytes.size() - 5] ^= 0x40;
