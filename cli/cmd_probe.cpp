@@ -58,8 +58,9 @@ void add_model_games(CLI::App* s, Common& c) {
 // --positions for the commands that fit or score probes over many games (not show).
 void add_positions(CLI::App* s, Common& c) {
   s->add_option("--positions", c.positions,
-                "Token positions to fit and score on, a slice A:B (0-based, B excluded; position t = the board "
-                "after move t+1), e.g. 5:54 = Nanda et al.'s window, which leaves out the first and last five")
+                "Token positions to fit and score on, a slice A:B (0-based, B excluded, a negative bound counts "
+                "from the end; position t = the board after move t+1), e.g. 5:54 (= 5:-5), Nanda et al.'s "
+                "window, which leaves out the first and last five")
       ->capture_default_str();
 }
 
@@ -96,13 +97,14 @@ model::LoadedCheckpoint load_model(const Common& c, std::string* resolved) {
   return model::load_model(c.model, cli::default_model_path(), resolved);
 }
 
-probes::ExtractOptions extract_options(const Common& c, std::vector<std::string> hooks) {
+// The hooks to extract over the positions `window` (empty: all).
+probes::ExtractOptions extract_options(const Common& c, std::vector<std::string> hooks, std::vector<int> window = {}) {
   probes::ExtractOptions ex;
   ex.hooks = std::move(hooks);
   ex.batch = c.batch;
   ex.precision = parse_precision(c.precision);
   ex.progress = !c.quiet && !c.json;
-  ex.moves = probes::parse_positions(c.positions);
+  ex.moves = std::move(window);
   return ex;
 }
 
@@ -127,7 +129,7 @@ void print_metrics(const probes::Metrics& m, probes::Target t, double baseline) 
     std::printf("  class %-8s    %.2f%%  (%llu cells)\n", names[k].c_str(), 100 * m.class_accuracy[k],
                 (unsigned long long)m.class_count[k]);
   if (m.C == 2) std::printf("  F1 %.4f  precision %.4f  recall %.4f\n", m.f1, m.precision, m.recall);
-  std::printf("  by move number (board after move t):\n   ");
+  std::printf("  by token position t (the board after move t+1):\n   ");
   for (int t = 0; t < 60; t += 6) {
     double ok = 0, n = 0;
     for (int u = t; u < t + 6; ++u)
@@ -169,12 +171,13 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
-  const std::string window = probes::positions_label(probes::parse_positions(a.c.positions));  // before the work
   if (!a.out.empty()) util::check_writable(a.out);  // before the fit, not after
   if (!a.npy.empty()) util::ensure_directory(a.npy);
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
+  const std::vector<int> positions = probes::parse_positions(a.c.positions, cfg.n_ctx);  // before the games
+  const std::string window = probes::positions_label(positions);
   const int layer = a.layer >= 0 ? a.layer : (3 * cfg.n_layers + 3) / 4;
   const std::string hook = probes::hook_name(a.hook, layer, cfg);
   const probes::Target target = probes::parse_target(a.basis);
@@ -189,7 +192,9 @@ int run_train(const TrainArgs& a) {
   to.label = "probe";
 
   const std::vector<data::Game> games = load_games(a.c);
-  const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {hook}));
+  const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {hook}, positions));
+  if (act.positions() == 0)
+    throw UserError("no positions to fit: the games are shorter than --positions " + window, kUsage);
   const std::vector<uint8_t> y = probes::make_targets(act, target);
   const probes::Split split = probes::split_by_game(act.game_offset);
   util::Progress clock("", 0, "", false);
@@ -205,7 +210,7 @@ int run_train(const TrainArgs& a) {
   if (a.control) {
     model::ParamBlock rnd(cfg);
     model::init_params(rnd, 12345);
-    const probes::Activations ra = probes::extract_activations(rnd, games, extract_options(a.c, {hook}));
+    const probes::Activations ra = probes::extract_activations(rnd, games, extract_options(a.c, {hook}, positions));
     probes::TrainOptions ro = to;
     ro.label = "control";
     control = probes::fit_probe(ra, hook, y, target, kind, a.hidden, ro, split).test.accuracy;
@@ -213,7 +218,7 @@ int run_train(const TrainArgs& a) {
 
   if (a.c.json) {
     json j = probe_json(f.probe);
-    j["positions"] = window;
+    j["window"] = window;
     j["test"] = metrics_json(f.test, f.baseline);
     j["random_model_accuracy"] = num(control);
     j["train_seconds"] = train_s;
@@ -227,7 +232,7 @@ int run_train(const TrainArgs& a) {
   std::printf("  games %llu train / %llu validation / %llu test (split by game); %llu training positions\n",
               (unsigned long long)split.train_games, (unsigned long long)split.val_games,
               (unsigned long long)split.test_games, (unsigned long long)(split.train_end - split.train_begin));
-  if (window != "all") std::printf("  positions %s only (fitted and scored)\n", window.c_str());
+  if (window != "all") std::printf("  token positions %s only (fitted and scored)\n", window.c_str());
   std::printf("  trained %llu steps (%.2f epochs) in %.1f s%s; validation accuracy %.2f%%\n",
               (unsigned long long)f.train.steps, f.train.epochs, train_s, f.train.stopped_early ? ", stopped early" : "",
               100 * f.val_accuracy);
@@ -257,14 +262,17 @@ void check_probe_fits(const probes::Probe& p, const std::string& probe_path, con
 }
 
 int run_eval(const EvalArgs& a) {
-  const std::string window = probes::positions_label(probes::parse_positions(a.c.positions));  // before the work
   if (!a.svg.empty()) util::check_writable(a.svg);  // before the activations, not after
   const probes::Probe p = probes::load_probe(a.probe);
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   check_probe_fits(p, a.probe, ck.params.cfg, resolved);
+  const std::vector<int> positions = probes::parse_positions(a.c.positions, ck.params.cfg.n_ctx);  // before the games
+  const std::string window = probes::positions_label(positions);
   const std::vector<data::Game> games = load_games(a.c);
-  const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {p.hook}));
+  const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {p.hook}, positions));
+  if (act.positions() == 0)
+    throw UserError("no positions to score: the games are shorter than --positions " + window, kUsage);
   const std::vector<uint8_t> y = probes::make_targets(act, p.target);
   const probes::Metrics m = probes::evaluate_probe(p, act.at(p.hook), y, act.move, 0, act.positions());
   // The baseline here is the best constant per cell on these games (an upper bound on a
@@ -283,7 +291,7 @@ int run_eval(const EvalArgs& a) {
   if (a.c.json) {
     json j = probe_json(p);
     j["games"] = games.size();
-    j["positions"] = window;
+    j["window"] = window;
     j["eval"] = metrics_json(m, baseline);
     if (!a.svg.empty()) j["svg"] = a.svg;
     std::printf("%s\n", util::json_text(j, 2).c_str());
@@ -291,7 +299,7 @@ int run_eval(const EvalArgs& a) {
   }
   std::printf("%s probe, %s basis, %s, on %zu games%s (model %s)\n", probes::kind_name(p.kind),
               probes::target_name(p.target), p.hook.c_str(), games.size(),
-              window == "all" ? "" : (", positions " + window).c_str(), resolved.c_str());
+              window == "all" ? "" : (", token positions " + window).c_str(), resolved.c_str());
   print_metrics(m, p.target, baseline);
   if (!a.svg.empty()) std::printf("wrote %s\n", a.svg.c_str());
   return 0;
@@ -308,10 +316,11 @@ struct SweepArgs {
 };
 
 int run_sweep(const SweepArgs& a) {
-  const std::string window = probes::positions_label(probes::parse_positions(a.c.positions));  // before the work
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
+  const std::vector<int> positions = probes::parse_positions(a.c.positions, cfg.n_ctx);
+  const std::string window = probes::positions_label(positions);
   const std::vector<data::Game> games = load_games(a.c);
   util::ensure_directory(a.out);
   util::check_writable(a.out + "/sweep.csv");  // an existing directory may be read-only
@@ -319,7 +328,7 @@ int run_sweep(const SweepArgs& a) {
   so.H = a.hidden;
   so.random_control = !a.no_control;
   so.max_memory_gb = a.max_memory_gb;
-  so.extract = extract_options(a.c, {});
+  so.extract = extract_options(a.c, {}, positions);
   so.extract.progress = false;
   const int total = (so.random_control ? 2 : 1) * (cfg.n_layers + 1) * 4;
   util::Progress bar("sweep", total, "probes", !a.c.quiet && !a.c.json);
@@ -349,7 +358,7 @@ int run_sweep(const SweepArgs& a) {
   json j = {{"model", resolved},
             {"config", cfg.describe()},
             {"games", games.size()},
-            {"positions", window},
+            {"window", window},
             {"layer_meaning", "residual stream after `layer` blocks (0 = embeddings, blocks.0.hook_resid_pre)"},
             {"rows", jrows}};
   util::write_file_atomic(dir + "/sweep.json", util::json_text(j, 2) + "\n");
@@ -363,7 +372,7 @@ int run_sweep(const SweepArgs& a) {
     return 0;
   }
   std::printf("probe test accuracy (%%) by layer, %s, %zu games%s:\n", cfg.describe().c_str(), games.size(),
-              window == "all" ? "" : (", positions " + window).c_str());
+              window == "all" ? "" : (", token positions " + window).c_str());
   std::printf("  layer  hook                       lin m/t  lin b/w  mlp m/t  mlp b/w%s\n",
               so.random_control ? "  | random: lin m/t  lin b/w  mlp m/t  mlp b/w" : "");
   for (int k = 0; k <= cfg.n_layers; ++k) {

@@ -72,24 +72,29 @@ const arma::fmat& Activations::at(const std::string& hook) const {
   throw UserError("activations for hook '" + hook + "' were not extracted");
 }
 
-std::vector<int> parse_positions(const std::string& s, const char* option) {
-  if (s.empty() || s == "all") return {};
+std::vector<int> parse_positions(const std::string& s, int n_ctx, const char* option) {
+  if (s == "all") return {};
   const auto bad = [&](const std::string& why) {
-    return UserError(std::string(option) + " '" + s + "': " + why +
-                         " (give a slice A:B of token positions 0..59, B excluded, e.g. 5:54, or all)",
+    return UserError(std::string(option) + " '" + s + "': " + why + " (give a slice A:B of the token positions 0.." +
+                         std::to_string(n_ctx - 1) + ", B excluded, e.g. 5:54 or 5:-5, or all)",
                      kUsage);
   };
   const size_t colon = s.find(':');
   if (colon == std::string::npos || s.find(':', colon + 1) != std::string::npos) throw bad("not A:B");
-  auto number = [&](const std::string& part, int fallback) {
+  auto bound = [&](const std::string& part, int fallback) {
     if (part.empty()) return fallback;
-    if (part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos) throw bad("'" + part + "' is not a position");
-    return std::stoi(part);
+    const bool negative = part[0] == '-';
+    const std::string digits = part.substr(negative);
+    if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string::npos)
+      throw bad("'" + part + "' is not a position");
+    const int v = std::stoi(digits);
+    if (negative && v == 0) throw bad("'-0' counts from the end by nothing");
+    if (v > n_ctx) throw bad("'" + part + "' is beyond the model's " + std::to_string(n_ctx) + " positions");
+    return negative ? n_ctx - v : v;
   };
-  const int a = number(s.substr(0, colon), 0), b = number(s.substr(colon + 1), 60);
-  if (a > 59 || b > 60) throw bad("positions run from 0 to 59");
+  const int a = bound(s.substr(0, colon), 0), b = bound(s.substr(colon + 1), n_ctx);
   if (a >= b) throw bad("the window is empty");
-  if (a == 0 && b == 60) return {};
+  if (a == 0 && b == n_ctx) return {};
   std::vector<int> moves;
   for (int t = a; t < b; ++t) moves.push_back(t);
   return moves;

@@ -3,8 +3,8 @@
 // one column per position, with the position's game and move number (its labels are derived on
 // demand from the games, so millions of positions do not carry 64-byte label arrays each).
 //
-// Position t of a game = the model's residual stream at token t = the board after move t
-// (data/labels.hpp). Positions t < min(game length, n_ctx) have a token, so they have a column.
+// Position t of a game = the model's residual stream at token t = the board after move t, moves
+// counted from 0 (data/labels.hpp), i.e. after t+1 moves. Positions t < min(game length, n_ctx) have a token, so they have a column.
 #include <armadillo>
 #include <cstdint>
 #include <string>
@@ -30,14 +30,15 @@ int hook_width(const std::string& full_name, const model::Config& cfg);
 // l+1, hook_embed / hook_pos_embed -> 0, ln_final.* -> n_layers (needs cfg).
 int hook_layer(const std::string& full_name, const model::Config& cfg);
 
-// A window of token positions as a Python slice "A:B" (0-based, B excluded; "A:" and ":B" too, and
-// "all"): position t is the board after move t+1. "5:54" is Nanda et al.'s probing window (their
-// code trains on pos_start = 5 .. pos_end = n_ctx - 5): it leaves out the first five boards, which
-// the embeddings alone nearly give, and the last five, where the few empty squares left say most
-// of the next move and the model need not keep the whole board. Returns the kept positions
-// (empty: all). Throws UserError(kUsage) naming `option` for anything else.
-std::vector<int> parse_positions(const std::string& s, const char* option = "--positions");
-// "all" or "A:B" for the kept positions (as parse_positions takes them; contiguous or not).
+// A window of the model's token positions 0..n_ctx-1 as a Python slice "A:B" (B excluded; "A:",
+// ":B", a negative bound counting from n_ctx, and "all"): position t is the board after move t+1.
+// "5:54" = "5:-5" is Nanda et al.'s probing window (their code trains on pos_start = 5 .. pos_end
+// = n_ctx - 5): it leaves out the first five boards, which the embeddings alone nearly give, and
+// the last five, where the few empty squares left say most of the next move and the model need
+// not keep the whole board. Returns the kept positions (empty: all of them). Throws
+// UserError(kUsage) naming `option` for a malformed, out-of-range (beyond n_ctx) or empty window.
+std::vector<int> parse_positions(const std::string& s, int n_ctx, const char* option = "--positions");
+// "all" (empty) or "A:B" for the kept positions (as parse_positions returns them; a list if not contiguous).
 std::string positions_label(const std::vector<int>& moves);
 
 struct ExtractOptions {

@@ -89,7 +89,7 @@ nlohmann::json metrics_to_json(const Metrics& m) {
   j["class_accuracy"] = cls;
   auto mv = nlohmann::json::array();
   for (double a : m.move_accuracy) mv.push_back(num(a));
-  j["move_accuracy"] = mv;  // index = move number t (board after move t), 0-based
+  j["move_accuracy"] = mv;  // index = token position t (the board after move t+1, counting moves from 1)
   if (m.C == 2) {
     j["precision"] = num(m.precision);
     j["recall"] = num(m.recall);

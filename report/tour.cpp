@@ -178,9 +178,11 @@ void tour_game(Tour& t) {
 void tour_sweep(Tour& t, const std::function<void(int, int, const probes::SweepRow&)>& on_row) {
   SweepStep& s = t.sweep;
   const std::vector<data::Game> games = tour_games(t.opt.seed, t.opt.games);
-  // The split the sweep uses (the same rule as run_sweep: columns per game, split by game).
-  std::vector<uint64_t> offset(games.size() + 1, 0);
-  for (size_t i = 0; i < games.size(); ++i) offset[i + 1] = offset[i] + std::min<int>(games[i].length, t.cfg.n_ctx);
+  probes::SweepOptions so = sweep_options(t.opt);
+  // The split the sweep uses (run_sweep's own layout and rule: split by game).
+  std::vector<uint64_t> offset;
+  std::vector<uint8_t> move;
+  probes::column_layout(games, t.cfg.n_ctx, so.extract.moves, offset, move);
   const probes::Split sp = probes::split_by_game(offset);
   s.games = games.size();
   s.positions = offset.back();
@@ -190,7 +192,6 @@ void tour_sweep(Tour& t, const std::function<void(int, int, const probes::SweepR
   s.train_positions = sp.train_end - sp.train_begin;
   s.val_positions = sp.val_end - sp.val_begin;
   s.test_positions = sp.test_end - sp.test_begin;
-  probes::SweepOptions so = sweep_options(t.opt);
   so.on_row = on_row;
   s.rows = probes::run_sweep(t.gpt->params, games, so);
 }

@@ -60,20 +60,30 @@ TEST_CASE("extract_activations: column c = game g at move t, equal to a direct f
 }
 
 TEST_CASE("--positions: slices parse like Python's, the layout keeps exactly those positions") {
-  CHECK(probes::parse_positions("all").empty());
-  CHECK(probes::parse_positions("").empty());
-  CHECK(probes::parse_positions("0:60").empty());  // the whole game is "all"
-  const std::vector<int> w = probes::parse_positions("5:54");
+  // The model's 59 positions 0..58.
+  CHECK(probes::parse_positions("all", 59).empty());
+  CHECK(probes::parse_positions("0:59", 59).empty());  // every position is "all"
+  CHECK(probes::parse_positions(":", 59).empty());
+  const std::vector<int> w = probes::parse_positions("5:54", 59);
   REQUIRE(w.size() == 49);
   CHECK(w.front() == 5);
   CHECK(w.back() == 53);
   CHECK(probes::positions_label(w) == "5:54");
-  CHECK(probes::parse_positions(":3") == std::vector<int>{0, 1, 2});
-  CHECK(probes::parse_positions("57:") == std::vector<int>{57, 58, 59});
+  CHECK(probes::parse_positions("5:-5", 59) == w);  // Nanda et al.'s pos_start 5, pos_end n_ctx - 5
+  CHECK(probes::parse_positions(":3", 59) == std::vector<int>{0, 1, 2});
+  CHECK(probes::parse_positions("57:", 59) == std::vector<int>{57, 58});
+  CHECK(probes::parse_positions("-2:", 59) == std::vector<int>{57, 58});
+  CHECK(probes::positions_label({57, 58}) == "57:59");
   CHECK(probes::positions_label({0, 10, 58}) == "0,10,58");
   CHECK(probes::positions_label({}) == "all");
-  for (const char* bad : {"5", "5:5", "9:3", "1:2:3", "a:b", "-1:5", "60:", "0:61", " 5:54", "5:54x", "0005:9"})
-    CHECK_THROWS_AS(probes::parse_positions(bad), UserError);
+  for (const char* bad : {"", "5", "5:5", "9:3", "1:2:3", "a:b", "-60:5", "59:", "0:60", " 5:54", "5:54x", "5:-0",
+                          "-:3", "1234567:"})
+    CHECK_THROWS_AS(probes::parse_positions(bad, 59), UserError);
+  try {
+    probes::parse_positions("59:", 59);
+  } catch (const UserError& e) {
+    CHECK(std::string(e.what()).find("0..58") != std::string::npos);  // names the model's range
+  }
 
   // Column layout: game g keeps its positions t in the window with t < min(length, 59).
   std::vector<data::Game> games(30);
@@ -111,9 +121,9 @@ TEST_CASE("sweep over a window: the first board alone is linearly readable from 
       if (r.layer == 0 && r.kind == probes::Kind::linear && r.target == probes::Target::mine_theirs) return r.accuracy;
     return -1.0;
   };
-  so.extract.moves = probes::parse_positions("0:1");
+  so.extract.moves = probes::parse_positions("0:1", 59);
   const double first = layer0_linear_mt(probes::run_sweep(params, games, so));
-  so.extract.moves = probes::parse_positions("all");
+  so.extract.moves = probes::parse_positions("all", 59);
   const double all = layer0_linear_mt(probes::run_sweep(params, games, so));
   MESSAGE("layer-0 linear mine/theirs: position 0 ", first, ", all positions ", all);
   CHECK(first > 0.999);

@@ -85,7 +85,7 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
             "--positions 5:54", &rc);
   REQUIRE(rc == 0);
   const json w = json::parse(out);
-  CHECK(w["positions"] == "5:54");
+  CHECK(w["window"] == "5:54");
   const json& by_move = w["test"]["move_accuracy"];
   for (int t = 0; t < 60; ++t) CHECK_MESSAGE(by_move[t].is_null() == (t < 5 || t >= 54), "move ", t);
   out = run("probe eval -q --json --probe " + probe + " --model " + model + " --random 20 --seed 8 --positions 50:", &rc);
@@ -95,6 +95,10 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   out = run("probe train -q --model " + model + " --random 5 --positions 54:5", &rc, true);
   CHECK(rc == 2);
   CHECK(out.find("--positions '54:5': the window is empty") != std::string::npos);
+  out = run("probe eval --probe " + probe + " --model " + model + " --random 5 --positions 59:", &rc, true);
+  CHECK(rc == 2);  // the model has positions 0..58: refused before any game is run
+  CHECK(out.find("0..58") != std::string::npos);
+  CHECK(out.find(" [") == std::string::npos);  // no progress bar ("extract [###...]") ran
 
   // Refusals: a corrupted probe file (exit 3, names the file), a layer the model lacks (exit 2).
   std::string bytes = ogpt::util::read_file(probe);
