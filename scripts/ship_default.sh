@@ -72,9 +72,8 @@ for L in $(seq 1 "$layers"); do
   done
 done
 
-# Nanda et al.'s code trains and scores its probes on positions 5..53 (pos_start 5, pos_end
-# n_ctx - 5): the like-for-like comparison with their 99.6%. The same probes, scored there on
-# games of another stream.
+# Nanda et al.'s code trains its probes on positions 5..53 only (pos_start 5, pos_end n_ctx - 5):
+# the closer comparison with their 99.6%. The same probes, scored there on games of another stream.
 window_seed=20232
 echo "== linear mine/theirs probes on positions 5:54 (Nanda et al.'s window; 2000 games of stream $window_seed)"
 for L in $(seq 1 "$layers"); do
@@ -187,8 +186,8 @@ f" | {ev['after_pass']['excess_loss']:.4f} |" + f"""
 "\n| linear mine-theirs, positions 5:54 | " + " | ".join(pct(a) for a in window) + f""" |
 
 The last row scores the same linear probes on positions 5..53 only (the boards after moves 6..54),
-the window Nanda et al.'s code trains and scores its probes on (2000 games of stream {window_seed}):
-the like-for-like comparison with their 99.6%. The bar above is judged on every position.
+the window Nanda et al.'s code trains its probes on (2000 games of stream {window_seed}): the closer
+comparison with their 99.6%. The bar above is judged on every position.
 
 ## Validation curve
 
