@@ -193,8 +193,6 @@ int run_train(const TrainArgs& a) {
 
   const std::vector<data::Game> games = load_games(a.c);
   const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {hook}, positions));
-  if (act.positions() == 0)
-    throw UserError("no positions to fit: the games are shorter than --positions " + window, kUsage);
   const std::vector<uint8_t> y = probes::make_targets(act, target);
   const probes::Split split = probes::split_by_game(act.game_offset);
   util::Progress clock("", 0, "", false);
@@ -271,8 +269,6 @@ int run_eval(const EvalArgs& a) {
   const std::string window = probes::positions_label(positions);
   const std::vector<data::Game> games = load_games(a.c);
   const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {p.hook}, positions));
-  if (act.positions() == 0)
-    throw UserError("no positions to score: the games are shorter than --positions " + window, kUsage);
   const std::vector<uint8_t> y = probes::make_targets(act, p.target);
   const probes::Metrics m = probes::evaluate_probe(p, act.at(p.hook), y, act.move, 0, act.positions());
   // The baseline here is the best constant per cell on these games (an upper bound on a

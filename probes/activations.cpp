@@ -126,6 +126,8 @@ void column_layout(const std::vector<data::Game>& games, int n_ctx, const std::v
     for (int t = 0; t < n; ++t) k += keep[t];
     game_offset[g + 1] = game_offset[g] + k;
   }
+  if (G > 0 && game_offset[G] == 0 && !moves.empty())
+    throw UserError("no positions to probe: every game is shorter than the window " + positions_label(moves), kUsage);
   move.resize(game_offset[G]);
   for (size_t g = 0; g < G; ++g) {
     uint64_t c = game_offset[g];

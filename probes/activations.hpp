@@ -4,7 +4,8 @@
 // demand from the games, so millions of positions do not carry 64-byte label arrays each).
 //
 // Position t of a game = the model's residual stream at token t = the board after move t, moves
-// counted from 0 (data/labels.hpp), i.e. after t+1 moves. Positions t < min(game length, n_ctx) have a token, so they have a column.
+// counted from 0 (data/labels.hpp), i.e. after t+1 moves. Positions t < min(game length, n_ctx)
+// have a token, so they have a column.
 #include <armadillo>
 #include <cstdint>
 #include <string>
@@ -62,6 +63,8 @@ struct Activations {
 
 // The column layout of extract_activations without running a model: game_offset [G+1] and the
 // move number of each column, keeping positions t < min(game length, n_ctx) in `moves` (empty: all).
+// Throws UserError(kUsage) when a window keeps no position of any game (extraction, the sweep
+// and the tour all lay columns out here, so all refuse it alike).
 void column_layout(const std::vector<data::Game>& games, int n_ctx, const std::vector<int>& moves,
                    std::vector<uint64_t>& game_offset, std::vector<uint8_t>& move);
 

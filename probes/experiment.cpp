@@ -67,9 +67,6 @@ std::vector<SweepRow> run_sweep(const model::ParamBlock& trained, const std::vec
   std::vector<uint64_t> game_offset;
   std::vector<uint8_t> move;
   column_layout(games, cfg.n_ctx, opt.extract.moves, game_offset, move);
-  if (move.empty())
-    throw UserError("no positions to probe: the games are shorter than the window " + positions_label(opt.extract.moves),
-                    kUsage);
   const Split split = split_by_game(game_offset);
   std::vector<uint8_t> y[2];
   for (int i = 0; i < 2; ++i) y[i] = make_targets(games, game_offset, move, targets[i]);

@@ -81,6 +81,7 @@ TEST_CASE("--positions: slices parse like Python's, the layout keeps exactly tho
     CHECK_THROWS_AS(probes::parse_positions(bad, 59), UserError);
   try {
     probes::parse_positions("59:", 59);
+    FAIL("59: was not refused");
   } catch (const UserError& e) {
     CHECK(std::string(e.what()).find("0..58") != std::string::npos);  // names the model's range
   }
@@ -100,6 +101,10 @@ TEST_CASE("--positions: slices parse like Python's, the layout keeps exactly tho
     for (uint64_t c = off[g]; c < off[g + 1]; ++c) CHECK(move[c] == 5 + (c - off[g]));
   }
   CHECK(off[4] - off[3] == 15);
+  // A window no game reaches is refused, not laid out as zero columns.
+  std::vector<data::Game> short_games(games.begin(), games.begin() + 3);
+  for (auto& g : short_games) g.length = 5;
+  CHECK_THROWS_AS(probes::column_layout(short_games, 59, w, off, move), UserError);
 }
 
 TEST_CASE("sweep over a window: the first board alone is linearly readable from the embeddings") {
