@@ -18,6 +18,7 @@
 #include "model/gpt.hpp"
 #include "model/model_path.hpp"
 #include "model/train_log.hpp"
+#include "model/widen.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"
 
@@ -264,10 +265,15 @@ TrainResult train(const TrainOptions& opt) {
     } else {
       std::string file;
       init = load_model(opt.init_from, "", &file).params;
-      if (init.cfg != st.run.cfg)
+      if (init.cfg != st.run.cfg) {
+        std::string hint;  // a narrower model can be grown into this preset first
+        if (widening_problem(init.cfg, st.run.cfg).empty())
+          hint = " (`othello-gpt widen --model " + file + " --preset " + st.run.preset +
+                 " --out W` makes weights of that shape computing the same function; then --init-from W)";
         throw UserError("--init-from " + file + ": its weights are " + init.cfg.describe() + ", not --preset " +
-                            st.run.preset,
+                            st.run.preset + hint,
                         kUsage);
+      }
       say(talk, "new run from the weights of " + file + " (fresh optimizer state)");
     }
     st.opt.reset(init.data.size());

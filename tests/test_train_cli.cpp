@@ -334,6 +334,12 @@ TEST_CASE("train cli: --init-from starts a new run from a model's weights, fresh
   run_cli("train --preset 4x128 --batch 8 --val-games 4 --threads 1 --f32 --games 8 --init-from " + a + " --out " + c, &rc, &err);
   CHECK(rc == 2);
   CHECK(err.find("not --preset 4x128") != std::string::npos);
+  CHECK(err.find("widen") == std::string::npos);  // 2x64 cannot grow into 4x128 (depth)
+  // a narrower model of the same depth: the refusal says how to widen it first
+  run_cli("train --preset 8x512 --batch 8 --val-games 4 --threads 1 --games 8 --init-from " +
+              std::string(OGPT_SOURCE_DIR) + "/data/default --out " + c, &rc, &err);
+  CHECK(rc == 2);
+  CHECK(err.find("not --preset 8x512 (`othello-gpt widen --model ") != std::string::npos);
   run_cli("train --resume --threads 1 --init-from " + a + " --out " + b, &rc, &err);
   CHECK(rc == 2);
   CHECK(err.find("--init-from starts a new run") != std::string::npos);
