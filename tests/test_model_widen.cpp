@@ -113,7 +113,7 @@ TEST_CASE("widen: the wider model computes the same logits (residual x2 and x3, 
       }
 }
 
-TEST_CASE("widen: with noise the residual copies read with different weights; without, copy 0 holds it all") {
+TEST_CASE("widen: with noise the residual copies read with different weights, without it copy 0 holds it all") {
   Config from = shape(16, 8, 32), to = shape(32, 16, 64);
   ParamBlock narrow = random_params(from, 2);
   ParamBlock noisy = widen_params(narrow, to, 0.05f, 9), exact = widen_params(narrow, to, 0.0f, 9);
@@ -202,7 +202,7 @@ TEST_CASE("widen: shapes that are not a widening are refused by name") {
   CHECK(widening_problem(from, shape(32, 8, 32)).empty());
 }
 
-TEST_CASE("cli: widen the shipped 8x256 to 8x512; the file loads as 8x512; bad shapes and inputs are refused") {
+TEST_CASE("cli: widen the shipped 8x256 to 8x512, load it as 8x512, refuse bad shapes and inputs") {
   ogpt::test::TempDir t("widen_cli");
   const std::string shipped = std::string(OGPT_SOURCE_DIR) + "/data/default";
   int rc = -1;
