@@ -55,7 +55,8 @@ Agreement compare(const ogpt::model::ParamBlock& narrow, const ogpt::model::Para
     const float *x = a.logits() + p * V, *y = b.logits() + p * V;
     for (int v = 0; v < V; ++v) {
       const double d = std::fabs(x[v] - y[v]);
-      if (!(d <= r.max_abs_diff)) r.max_abs_diff = d;  // (a NaN sticks: std::max would drop it)
+      // A NaN must stick: std::max would drop it (once it is NaN, d > NaN is false).
+      if (std::isnan(d) || d > r.max_abs_diff) r.max_abs_diff = d;
       r.max_abs_logit = std::max(r.max_abs_logit, double(std::fabs(x[v])));
     }
     ++r.positions;
