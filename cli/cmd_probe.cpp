@@ -35,7 +35,9 @@ using nlohmann::json;
 
 // Options shared by the subcommands that run a model over games.
 struct Common {
-  std::string model, games_file, precision = "bf16", positions = "all";
+  std::string model, games_file, precision = "bf16";
+  std::string positions = "all";
+  bool positions_given = false;  // else: all, or for eval the positions the probe file records
   uint64_t random = 0, seed = 20231, max_games = 3000;
   int batch = 64;
   bool json = false, quiet = false;
@@ -56,12 +58,26 @@ void add_model_games(CLI::App* s, Common& c) {
 }
 
 // --positions for the commands that fit or score probes over many games (not show).
-void add_positions(CLI::App* s, Common& c) {
+void add_positions(CLI::App* s, Common& c, bool eval = false) {
   s->add_option("--positions", c.positions,
                 "Token positions to fit and score on, a slice A:B (0-based, B excluded, a negative bound counts "
                 "from the end; position t = the board after move t+1), e.g. 5:54 (= 5:-5), Nanda et al.'s "
-                "window, which leaves out the first and last five")
-      ->capture_default_str();
+                "window, which leaves out the first and last five; or a list such as 5,10,20; or all (the default" +
+                    std::string(eval ? ", unless the probe file records the positions it was fitted on: those" : "") +
+                    ")")
+      ->each([&c](const std::string&) { c.positions_given = true; });
+}
+
+// The token positions to use: --positions if given, else `recorded` (the positions a probe file
+// says it was fitted on; empty: not recorded), else all.
+std::vector<int> resolve_positions(const Common& c, int n_ctx, const std::string& recorded = "",
+                                   const std::string& probe_path = "") {
+  if (c.positions_given || recorded.empty()) return probes::parse_positions(c.positions, n_ctx);
+  try {
+    return probes::parse_positions(recorded, n_ctx, (probe_path + ": the recorded token positions").c_str());
+  } catch (const UserError& e) {
+    throw UserError(std::string(e.what()) + "; pass --positions to score this model on other positions", kBadInput);
+  }
 }
 
 std::vector<data::Game> load_games(const Common& c) {
@@ -156,7 +172,8 @@ json probe_json(const probes::Probe& p) {
                           {"games_val", p.info.games_val}, {"games_test", p.info.games_test},
                           {"positions_train", p.info.positions_train}, {"steps", p.info.steps},
                           {"epochs", p.info.epochs}, {"val_accuracy", p.info.val_accuracy},
-                          {"test_accuracy", p.info.test_accuracy}}}};
+                          {"test_accuracy", p.info.test_accuracy},
+                          {"positions", p.info.positions.empty() ? json(nullptr) : json(p.info.positions)}}}};
 }
 
 // ---- train -----------------------------------------------------------------------------------------
@@ -176,7 +193,7 @@ int run_train(const TrainArgs& a) {
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
-  const std::vector<int> positions = probes::parse_positions(a.c.positions, cfg.n_ctx);  // before the games
+  const std::vector<int> positions = resolve_positions(a.c, cfg.n_ctx);  // before the games
   const std::string window = probes::positions_label(positions);
   const int layer = a.layer >= 0 ? a.layer : (3 * cfg.n_layers + 3) / 4;
   const std::string hook = probes::hook_name(a.hook, layer, cfg);
@@ -265,8 +282,10 @@ int run_eval(const EvalArgs& a) {
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   check_probe_fits(p, a.probe, ck.params.cfg, resolved);
-  const std::vector<int> positions = probes::parse_positions(a.c.positions, ck.params.cfg.n_ctx);  // before the games
+  // A probe fitted on a window is scored on that window unless --positions says otherwise.
+  const std::vector<int> positions = resolve_positions(a.c, ck.params.cfg.n_ctx, p.info.positions, a.probe);  // before the games
   const std::string window = probes::positions_label(positions);
+  const bool window_from_probe = !a.c.positions_given && !p.info.positions.empty() && window != "all";
   const std::vector<data::Game> games = load_games(a.c);
   const probes::Activations act = probes::extract_activations(ck.params, games, extract_options(a.c, {p.hook}, positions));
   const std::vector<uint8_t> y = probes::make_targets(act, p.target);
@@ -295,7 +314,11 @@ int run_eval(const EvalArgs& a) {
   }
   std::printf("%s probe, %s basis, %s, on %zu games%s (model %s)\n", probes::kind_name(p.kind),
               probes::target_name(p.target), p.hook.c_str(), games.size(),
-              window == "all" ? "" : (", token positions " + window).c_str(), resolved.c_str());
+              window == "all" ? "" : (", token positions " + window + (window_from_probe ? " (the probe's own)" : "")).c_str(),
+              resolved.c_str());
+  if (!p.info.positions.empty() && p.info.positions != window)
+    std::printf("  note: the probe was fitted on token positions %s, scored here on %s\n", p.info.positions.c_str(),
+                window.c_str());
   print_metrics(m, p.target, baseline);
   if (!a.svg.empty()) std::printf("wrote %s\n", a.svg.c_str());
   return 0;
@@ -315,7 +338,7 @@ int run_sweep(const SweepArgs& a) {
   std::string resolved;
   const model::LoadedCheckpoint ck = load_model(a.c, &resolved);
   const model::Config& cfg = ck.params.cfg;
-  const std::vector<int> positions = probes::parse_positions(a.c.positions, cfg.n_ctx);
+  const std::vector<int> positions = resolve_positions(a.c, cfg.n_ctx);
   const std::string window = probes::positions_label(positions);
   const std::vector<data::Game> games = load_games(a.c);
   util::ensure_directory(a.out);
@@ -518,7 +541,7 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   // the default of train; eval's default is another stream, so `--random N` scores unseen games.
   ea->c.seed = 20232;
   add_model_games(ev, ea->c);
-  add_positions(ev, ea->c);
+  add_positions(ev, ea->c, true);
   ev->add_option("--svg", ea->svg, "Write a board-shaped picture of the per-cell accuracy");
 
   auto sa = std::make_shared<SweepArgs>();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "model/params.hpp"
+#include "util/cereal_bounded.hpp"
 
 namespace ogpt::model {
 
@@ -34,8 +35,14 @@ struct AdamWState {
     v.assign(n, 0.0f);
   }
   template <class Archive>
-  void serialize(Archive& ar) {
+  void save(Archive& ar) const {
     ar(t, m, v);
+  }
+  template <class Archive>
+  void load(Archive& ar) {  // lengths bounded by the checkpoint (util/cereal_bounded.hpp)
+    ar(t);
+    util::load_bounded(ar, m, "the first moments");
+    util::load_bounded(ar, v, "the second moments");
   }
 };
 

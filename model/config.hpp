@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "util/cereal_bounded.hpp"  // load_bool
+
 namespace ogpt::model {
 
 struct Config {
@@ -23,8 +25,14 @@ struct Config {
   bool plausible() const;
 
   template <class Archive>
-  void serialize(Archive& ar) {
+  void save(Archive& ar) const {
     ar(n_layers, d_model, n_heads, d_head, d_mlp, d_vocab, n_ctx, has_ln_weights, has_unembed_bias);
+  }
+  template <class Archive>
+  void load(Archive& ar) {  // the same bytes; a flag byte other than 0/1 is refused
+    ar(n_layers, d_model, n_heads, d_head, d_mlp, d_vocab, n_ctx);
+    util::load_bool(ar, has_ln_weights, "the LayerNorm-weights flag");
+    util::load_bool(ar, has_unembed_bias, "the unembed-bias flag");
   }
 };
 

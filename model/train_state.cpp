@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "util/cereal_bounded.hpp"
 #include "util/error.hpp"
 
 namespace ogpt::model {
@@ -46,10 +47,11 @@ TrainState decode_train_state(std::string_view blob, const std::string& path) {
                     " (this build reads up to " + std::to_string(kTrainStateVersion) + ")");
   TrainState s;
   try {
+    const util::BoundedLoad bound(blob.size());  // no length in it may claim more than the blob holds
     std::istringstream in(std::string(blob.substr(12)), std::ios::binary);
     cereal::BinaryInputArchive ar(in);
     ar(s);
-    if (version >= 2) ar(s.run.legal_target);
+    if (version >= 2) util::load_bool(ar, s.run.legal_target, "the target flag");
     if (version >= 3) {
       uint8_t o = 0;
       ar(o);
@@ -60,6 +62,8 @@ TrainState decode_train_state(std::string_view blob, const std::string& path) {
   } catch (const std::exception& e) {
     throw UserError(path + ": training state is truncated or corrupt (" + e.what() + ")");
   }
+  if (!s.run.cfg.plausible())
+    throw UserError(path + ": training state is corrupt (model shape " + s.run.cfg.describe() + ")");
   return s;
 }
 

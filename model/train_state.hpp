@@ -14,6 +14,7 @@
 #include "model/config.hpp"
 #include "model/muon.hpp"
 #include "model/schedule.hpp"
+#include "util/cereal_bounded.hpp"
 
 namespace ogpt::model {
 
@@ -58,8 +59,18 @@ struct RunConfig {
   }
 
   template <class Archive>
-  void serialize(Archive& ar) {
+  void save(Archive& ar) const {
     ar(preset, cfg, batch, total_games, seed, val_seed, val_games, games_file, games_file_count, bf16);
+    ar(schedule.lr, schedule.warmup_steps, schedule.total_steps, schedule.floor_frac);
+    ar(hyper.beta1, hyper.beta2, hyper.eps, hyper.weight_decay, hyper.clip);
+  }
+  template <class Archive>
+  void load(Archive& ar) {  // the same fields; string lengths bounded (util/cereal_bounded.hpp)
+    util::load_bounded(ar, preset, "the preset name");
+    ar(cfg, batch, total_games, seed, val_seed, val_games);
+    util::load_bounded(ar, games_file, "the game file name");
+    ar(games_file_count);
+    util::load_bool(ar, bf16, "the bf16 flag");
     ar(schedule.lr, schedule.warmup_steps, schedule.total_steps, schedule.floor_frac);
     ar(hyper.beta1, hyper.beta2, hyper.eps, hyper.weight_decay, hyper.clip);
   }

@@ -76,9 +76,27 @@ std::vector<int> parse_positions(const std::string& s, int n_ctx, const char* op
   if (s == "all") return {};
   const auto bad = [&](const std::string& why) {
     return UserError(std::string(option) + " '" + s + "': " + why + " (give a slice A:B of the token positions 0.." +
-                         std::to_string(n_ctx - 1) + ", B excluded, e.g. 5:54 or 5:-5, or all)",
+                         std::to_string(n_ctx - 1) + ", B excluded, e.g. 5:54 or 5:-5, a list such as 5,10,20, or all)",
                      kUsage);
   };
+  if (!s.empty() && s.find(':') == std::string::npos) {  // a list "t1,t2,...", increasing, or one position
+    std::vector<int> moves;
+    size_t at = 0;
+    for (;;) {
+      const size_t comma = s.find(',', at);
+      const std::string part = s.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+      if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos)
+        throw bad("'" + part + "' is not a position");
+      const int v = std::stoi(part);
+      if (v >= n_ctx) throw bad("'" + part + "' is beyond the model's " + std::to_string(n_ctx) + " positions");
+      if (!moves.empty() && v <= moves.back()) throw bad("the list is not increasing");
+      moves.push_back(v);
+      if (comma == std::string::npos) break;
+      at = comma + 1;
+    }
+    if (int(moves.size()) == n_ctx) return {};  // every position is "all", as for 0:n_ctx
+    return moves;
+  }
   const size_t colon = s.find(':');
   if (colon == std::string::npos || s.find(':', colon + 1) != std::string::npos) throw bad("not A:B");
   auto bound = [&](const std::string& part, int fallback) {
@@ -144,6 +162,7 @@ Activations extract_activations(const model::ParamBlock& params, const std::vect
   a.cfg = cfg;
   a.hooks = opt.hooks;
   a.games = games;
+  a.window = opt.moves;
   // Column layout first, so every matrix is allocated once (no growth, no copies).
   column_layout(games, T, opt.moves, a.game_offset, a.move);
   const size_t G = games.size();

@@ -36,7 +36,8 @@ int hook_layer(const std::string& full_name, const model::Config& cfg);
 // "5:54" = "5:-5" is Nanda et al.'s probing window (their code trains on pos_start = 5 .. pos_end
 // = n_ctx - 5): it leaves out the first five boards, which the embeddings alone nearly give, and
 // the last five, where the few empty squares left say most of the next move and the model need
-// not keep the whole board. Returns the kept positions (empty: all of them). Throws
+// not keep the whole board. Also an increasing list "t1,t2,..." or one position "t" (what
+// positions_label writes for positions that are not one slice). Returns the kept positions (empty: all of them). Throws
 // UserError(kUsage) naming `option` for a malformed, out-of-range (beyond n_ctx) or empty window.
 std::vector<int> parse_positions(const std::string& s, int n_ctx, const char* option = "--positions");
 // "all" (empty) or "A:B" for the kept positions (as parse_positions returns them; a list if not contiguous).
@@ -57,6 +58,7 @@ struct Activations {
   std::vector<data::Game> games;        // the games, in order
   std::vector<uint64_t> game_offset;    // [G+1] columns of game g are game_offset[g] .. game_offset[g+1]-1
   std::vector<uint8_t> move;            // [P] move number t of each column
+  std::vector<int> window;              // the positions asked for (ExtractOptions::moves; empty: all)
   uint64_t positions() const { return move.size(); }
   const arma::fmat& at(const std::string& hook) const;  // throws UserError for a hook not extracted
 };

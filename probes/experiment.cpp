@@ -47,6 +47,7 @@ FitResult fit_probe(const Activations& a, const std::string& hook, const std::ve
                        ? probe_loss(r.probe, view(X, s.test_begin, s.test_end), y.data() + s.test_begin * 64)
                        : 0.0f;
   info.seed = opt.seed;
+  info.positions = positions_label(a.window);
   return r;
 }
 

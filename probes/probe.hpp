@@ -48,6 +48,10 @@ struct TrainInfo {
   double epochs = 0;
   float val_accuracy = 0, test_accuracy = 0, test_loss = 0;
   uint64_t seed = 0;
+  // The token positions it was fitted on, as positions_label writes them ("all", a slice such as
+  // "5:54", or a list "5,10,20"): `probe eval` scores on the same ones unless told otherwise.
+  // Empty: not recorded (a version-1 file, or a probe not made by fit_probe).
+  std::string positions;
 };
 
 struct Probe {

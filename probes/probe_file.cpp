@@ -11,6 +11,7 @@
 
 #include "probes/activations.hpp"
 #include "util/atomic_file.hpp"
+#include "util/cereal_bounded.hpp"
 #include "util/checksum.hpp"
 #include "util/error.hpp"
 #include "util/bytes.hpp"
@@ -21,20 +22,7 @@ namespace {
 
 constexpr size_t kHeader = 24;
 
-// cereal reads a vector's or a string's length and allocates it before reading the elements, so
-// a damaged length (the crc32 can be forged) would ask for terabytes (found by fuzz_probe_file).
-// Loads go through these, which refuse a length longer than the payload being read. Same bytes
-// on disk as cereal's own vector/string serialisation.
-thread_local uint64_t t_payload_bytes = 0;
-template <class A, class T>
-void load_bounded(A& ar, T& container, const char* what) {
-  cereal::size_type n = 0;
-  ar(cereal::make_size_tag(n));
-  if (n > t_payload_bytes / sizeof(typename T::value_type))
-    throw std::runtime_error(std::string(what) + " claims " + std::to_string(n) + " elements, more than the payload holds");
-  container.resize(static_cast<size_t>(n));
-  ar(cereal::binary_data(container.data(), static_cast<size_t>(n) * sizeof(typename T::value_type)));
-}
+using util::load_bounded;  // every container in a probe file is loaded through it
 
 // A matrix on disk: rows, cols, then the floats in Armadillo's column-major order.
 struct MatRec {
@@ -66,11 +54,13 @@ struct ProbeRec {
   int32_t layer = 0, d = 0, H = 0, C = 0;
   MatRec W1, b1, W, b;
   TrainInfo info;
+  uint32_t version = kProbeVersion;  // of the file being read (written: always the current one)
   template <class A>
   void save(A& ar) const {
     ar(kind, target, hook, layer, d, H, C, W1, b1, W, b);
     ar(info.model);
     save_info_numbers(ar);
+    ar(info.positions);
   }
   template <class A>
   void load(A& ar) {
@@ -79,6 +69,8 @@ struct ProbeRec {
     ar(layer, d, H, C, W1, b1, W, b);
     load_bounded(ar, info.model, "the model name");
     load_info_numbers(ar);
+    info.positions.clear();  // version 1 did not record them
+    if (version >= 2) load_bounded(ar, info.positions, "the token positions");
   }
   template <class A>
   void save_info_numbers(A& ar) const {
@@ -91,6 +83,20 @@ struct ProbeRec {
        info.val_accuracy, info.test_accuracy, info.test_loss, info.seed);
   }
 };
+
+// What positions_label writes ("all", "A:B", "t1,t2,...") or "" (a version-1 file): digits with
+// ':' or ',' between them. Whether they fit the model is parse_positions' question, at use.
+bool is_positions_label(const std::string& s) {
+  if (s.empty() || s == "all") return true;
+  if (s.size() > 400 || s.front() < '0' || s.front() > '9' || s.back() < '0' || s.back() > '9') return false;
+  const bool slice = s.find(':') != std::string::npos;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
+    if (ch >= '0' && ch <= '9') continue;
+    if ((ch != ':' && ch != ',') || (slice && ch == ',') || (s[i - 1] < '0' || s[i - 1] > '9')) return false;
+  }
+  return !slice || s.find(':') == s.rfind(':');
+}
 
 template <class T>
 void put(std::string& s, T x) {
@@ -134,9 +140,9 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
   if (std::memcmp(bytes.data(), kProbeMagic, 8) != 0)
     throw UserError(name + ": not a probe file (bad magic at byte 0; expected \"OGPTPROB\")");
   const uint32_t version = util::load_le<uint32_t>(bytes.data() + 8);
-  if (version != kProbeVersion)
-    throw UserError(name + ": probe file version " + std::to_string(version) + " at byte 8 is not supported (this build reads version " +
-                    std::to_string(kProbeVersion) + ")");
+  if (version < kProbeOldestVersion || version > kProbeVersion)
+    throw UserError(name + ": probe file version " + std::to_string(version) + " at byte 8 is not supported (this build reads versions " +
+                    std::to_string(kProbeOldestVersion) + " to " + std::to_string(kProbeVersion) + ")");
   const uint32_t crc = util::load_le<uint32_t>(bytes.data() + 12);
   const uint64_t len = util::load_le<uint64_t>(bytes.data() + 16);
   if (bytes.size() - kHeader < len)
@@ -149,8 +155,9 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
     throw UserError(name + ": corrupted probe file (crc32 of bytes 24.." + std::to_string(kHeader + len) +
                     " does not match the header)");
   ProbeRec r;
+  r.version = version;
   try {
-    t_payload_bytes = len;
+    const util::BoundedLoad bound(len);
     std::istringstream is(bytes.substr(kHeader));
     cereal::PortableBinaryInputArchive ar(is);
     ar(r);
@@ -181,6 +188,9 @@ Probe probe_from_bytes(const std::string& bytes, const std::string& name) {
   // its hook names, would read garbage or edit at the wrong layer.
   if (!p.W.is_finite() || !p.b.is_finite() || !p.W1.is_finite() || !p.b1.is_finite())
     throw UserError(name + ": malformed probe file (weights that are not finite numbers)");
+  if (!is_positions_label(p.info.positions))
+    throw UserError(name + ": malformed probe file (token positions \"" + p.info.positions.substr(0, 40) +
+                    "\" are neither all, a slice A:B nor a list)");
   if (p.layer < 0) throw UserError(name + ": malformed probe file (layer " + std::to_string(p.layer) + ")");
   // hook_layer needs the model's config only for ln_final hooks, which are not checked here.
   if (p.hook.rfind("blocks.", 0) == 0 && hook_layer(p.hook, model::Config{}) != p.layer)

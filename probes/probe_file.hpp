@@ -4,11 +4,12 @@
 //
 // File layout (little-endian):
 //   bytes 0..7    magic "OGPTPROB"
-//   bytes 8..11   format version (u32, currently 1)
+//   bytes 8..11   format version (u32, currently 2; version 1, which lacks the token positions
+//                 the probe was fitted on, is still read)
 //   bytes 12..15  crc32 of the payload (util/checksum.hpp)
 //   bytes 16..23  payload length in bytes (u64)
 //   bytes 24..    payload: a cereal portable binary archive of the Probe (hook, layer, basis,
-//                 kind, d, H, weights, training metadata)
+//                 kind, d, H, weights, training metadata; version 2 adds the positions string)
 // Written atomically; truncated, corrupted and wrong-version files are refused with a UserError
 // naming the file and the offending byte offset.
 #include <armadillo>
@@ -20,7 +21,8 @@
 namespace ogpt::probes {
 
 inline constexpr char kProbeMagic[8] = {'O', 'G', 'P', 'T', 'P', 'R', 'O', 'B'};
-inline constexpr uint32_t kProbeVersion = 1;
+inline constexpr uint32_t kProbeVersion = 2;
+inline constexpr uint32_t kProbeOldestVersion = 1;
 
 std::string probe_to_bytes(const Probe& p);
 Probe probe_from_bytes(const std::string& bytes, const std::string& name);  // name: for messages

@@ -76,8 +76,27 @@ TEST_CASE("--positions: slices parse like Python's, the layout keeps exactly tho
   CHECK(probes::positions_label({57, 58}) == "57:59");
   CHECK(probes::positions_label({0, 10, 58}) == "0,10,58");
   CHECK(probes::positions_label({}) == "all");
-  for (const char* bad : {"", "5", "5:5", "9:3", "1:2:3", "a:b", "-60:5", "59:", "0:60", " 5:54", "5:54x", "5:-0",
-                          "-:3", "1234567:"})
+  // A list reads back (a probe file records one when its positions were not a slice).
+  CHECK(probes::parse_positions("0,10,58", 59) == std::vector<int>{0, 10, 58});
+  CHECK(probes::parse_positions("7", 59) == std::vector<int>{7});
+  CHECK(probes::positions_label({7}) == "7:8");
+  std::string every;
+  for (int t = 0; t < 59; ++t) every += (t ? "," : "") + std::to_string(t);
+  CHECK(probes::parse_positions(every, 59).empty());  // every position is "all", as 0:59 is
+  const auto why = [](const char* s) {
+    try {
+      probes::parse_positions(s, 59);
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(why("3,3").find("not increasing") != std::string::npos);
+  CHECK(why("5,2").find("not increasing") != std::string::npos);
+  CHECK(why("1,59").find("'59' is beyond the model's 59 positions") != std::string::npos);
+  CHECK(why("1,,2").find("'' is not a position") != std::string::npos);
+  for (const char* bad : {"", "59", "5:5", "9:3", "1:2:3", "a:b", "-60:5", "59:", "0:60", " 5:54", "5:54x", "5:-0",
+                          "-:3", "1234567:", "3,3", "5,2", "1,,2", ",1", "1,", "1,59", "1,-2", "1,2:3", "-5"})
     CHECK_THROWS_AS(probes::parse_positions(bad, 59), UserError);
   try {
     probes::parse_positions("59:", 59);

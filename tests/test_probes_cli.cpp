@@ -81,13 +81,59 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   CHECK(std::filesystem::exists(npy + "/direction_mine_minus_theirs.npy"));
 
   // --positions: fitted and scored on positions 5..53 only (Nanda et al.'s window).
+  const std::string windowed = tmp("windowed.probe");
   out = run("probe train -q --json --model " + model + " --random 60 --seed 7 --layer 2 --probe-batch 512 --epochs 1 "
-            "--positions 5:54", &rc);
+            "--positions 5:54 --out " + windowed, &rc);
   REQUIRE(rc == 0);
   const json w = json::parse(out);
   CHECK(w["window"] == "5:54");
+  CHECK(w["trained_on"]["positions"] == "5:54");
   const json& by_move = w["test"]["move_accuracy"];
   for (int t = 0; t < 60; ++t) CHECK_MESSAGE(by_move[t].is_null() == (t < 5 || t >= 54), "move ", t);
+  // The file records the window: eval scores on it unless --positions says otherwise.
+  out = run("probe eval -q --json --probe " + windowed + " --model " + model + " --random 20 --seed 8", &rc);
+  REQUIRE(rc == 0);
+  CHECK(json::parse(out)["window"] == "5:54");
+  CHECK(json::parse(out)["eval"]["move_accuracy"][4].is_null());
+  CHECK(!json::parse(out)["eval"]["move_accuracy"][5].is_null());
+  out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --seed 8", &rc);
+  REQUIRE(rc == 0);
+  CHECK(out.find("token positions 5:54 (the probe's own)") != std::string::npos);
+  out = run("probe eval -q --json --probe " + windowed + " --model " + model + " --random 20 --seed 8 --positions all", &rc);
+  REQUIRE(rc == 0);
+  CHECK(json::parse(out)["window"] == "all");
+  CHECK(!json::parse(out)["eval"]["move_accuracy"][4].is_null());
+  out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --seed 8 --positions all", &rc);
+  REQUIRE(rc == 0);
+  CHECK(out.find("fitted on token positions 5:54, scored here on all") != std::string::npos);
+  // An empty --positions is refused, not taken for "not given".
+  out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --positions ''", &rc, true);
+  CHECK(rc == 2);
+  CHECK(out.find("--positions ''") != std::string::npos);
+  // Recorded positions this model does not have (written by hand: every preset has 59): refused
+  // naming the file, with the way out.
+  ogpt::probes::Probe far = ogpt::probes::load_probe(windowed);
+  far.info.positions = "50:70";
+  const std::string far_path = tmp("far.probe");
+  ogpt::probes::save_probe(far_path, far);
+  out = run("probe eval -q --probe " + far_path + " --model " + model + " --random 5", &rc, true);
+  CHECK(rc == 3);
+  CHECK(out.find(far_path + ": the recorded token positions '50:70'") != std::string::npos);
+  CHECK(out.find("pass --positions") != std::string::npos);
+  out = run("probe eval -q --json --probe " + far_path + " --model " + model + " --random 5 --positions 5:54", &rc);
+  CHECK(rc == 0);
+  std::remove(far_path.c_str());
+  std::remove(windowed.c_str());
+  // A version-1 probe file (no positions recorded; the fixture reads this 2x64 model's d_model):
+  // all positions, no note, and JSON says null.
+  const std::string v1 = std::string(OGPT_SOURCE_DIR) + "/tests/fixtures/probe_v1.probe";
+  out = run("probe eval -q --json --probe " + v1 + " --model " + model + " --random 20 --seed 8", &rc);
+  REQUIRE(rc == 0);
+  CHECK(json::parse(out)["window"] == "all");
+  CHECK(json::parse(out)["trained_on"]["positions"].is_null());
+  out = run("probe eval -q --probe " + v1 + " --model " + model + " --random 20 --seed 8", &rc);
+  REQUIRE(rc == 0);
+  CHECK(out.find("note:") == std::string::npos);
   out = run("probe eval -q --json --probe " + probe + " --model " + model + " --random 20 --seed 8 --positions 50:", &rc);
   REQUIRE(rc == 0);
   CHECK(json::parse(out)["eval"]["move_accuracy"][49].is_null());

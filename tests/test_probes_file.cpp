@@ -67,6 +67,50 @@ TEST_CASE("probe file: round trip keeps every field and weight") {
   }
 }
 
+TEST_CASE("probe file: the token positions it was fitted on round-trip, a version-1 file reads without them") {
+  Probe p = make_probe(Kind::linear, Target::mine_theirs, 8, 0, 5);
+  CHECK(p.info.positions.empty());  // not recorded: only fit_probe knows them
+  for (const char* window : {"all", "5:54", "0,10,58", "7"}) {
+    p.info.positions = window;
+    CHECK(probe_from_bytes(probe_to_bytes(p), "p.probe").info.positions == window);
+  }
+  // A version-1 file, written by the build before version 2 (2x64 model, MLP probe of the
+  // empty feature, hidden width 1: 1.6 KB). It loads, with no positions.
+  const std::string v1 = ogpt::util::read_file(std::string(OGPT_SOURCE_DIR) + "/tests/fixtures/probe_v1.probe");
+  REQUIRE(v1.size() > 24);
+  CHECK(v1[8] == 1);
+  const Probe old = probe_from_bytes(v1, "old.probe");
+  CHECK(old.info.positions.empty());
+  CHECK(old.kind == Kind::mlp);
+  CHECK(old.target == Target::empty);
+  CHECK(old.d == 64);
+  CHECK(old.H == 1);
+  CHECK(old.hook == "blocks.0.hook_resid_post");
+  // Version 2 is version 1 plus the positions string at the end of the payload (a cereal string:
+  // u64 length, then its bytes; 8 zero bytes for an empty one): written again and cut back, the
+  // old file comes out byte for byte.
+  std::string again = probe_to_bytes(old);
+  REQUIRE(again.compare(again.size() - 8, 8, std::string(8, '\0')) == 0);
+  again.resize(again.size() - 8);
+  const uint32_t version = 1, crc = ogpt::util::crc32(again.data() + 24, again.size() - 24);
+  const uint64_t len = again.size() - 24;
+  std::memcpy(again.data() + 8, &version, 4);
+  std::memcpy(again.data() + 12, &crc, 4);
+  std::memcpy(again.data() + 16, &len, 8);
+  CHECK(again == v1);
+  // Version 2 cut the same way is missing its last field.
+  std::string cut = again;
+  const uint32_t two = 2;
+  std::memcpy(cut.data() + 8, &two, 4);
+  CHECK(refusal(cut).find("malformed probe file payload") != std::string::npos);
+  // Anything but what --positions could have written is refused, naming it.
+  for (const char* bad : {"5:", ":54", "a:b", "5:54:3", "1,2:3", ",1", "1,", "all ", "1,,2"}) {
+    CAPTURE(bad);
+    p.info.positions = bad;
+    CHECK(refusal(probe_to_bytes(p)).find("token positions") != std::string::npos);
+  }
+}
+
 TEST_CASE("probe file: truncated, corrupted, wrong-version and foreign files are refused") {
   const std::string good = probe_to_bytes(make_probe(Kind::linear, Target::mine_theirs, 8, 0, 1));
   CHECK(refusal(good).empty());
@@ -78,6 +122,8 @@ TEST_CASE("probe file: truncated, corrupted, wrong-version and foreign files are
   bad = good;
   bad[8] = 9;  // version
   CHECK(refusal(bad).find("version 9") != std::string::npos);
+  bad[8] = 0;
+  CHECK(refusal(bad).find("version 0") != std::string::npos);
   bad = good;
   bad[0] = 'X';
   CHECK(refusal(bad).find("not a probe file") != std::string::npos);

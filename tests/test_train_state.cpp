@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <unistd.h>
 
@@ -74,6 +75,51 @@ TEST_CASE("train state: encode/decode round trip, refusals") {
   v1[8] = 1;
   CHECK_FALSE(decode_train_state(v1, "f.ckpt").run.legal_target);
   CHECK(decode_train_state(v1, "f.ckpt").opt.v == s.opt.v);
+
+  // A forged length (the checkpoint's crc32 can be forged too) is refused before anything is
+  // allocated: cereal alone would resize to it first, and zero-fill gigabytes or fail to allocate.
+  auto forge = [&](size_t at, uint64_t n) {
+    std::string b = blob;
+    std::memcpy(b.data() + at, &n, 8);
+    return b;
+  };
+  const size_t preset_len = 12;  // the first field after the magic and the version: a string
+  uint64_t n = 0;
+  std::memcpy(&n, blob.data() + preset_len, 8);
+  REQUIRE(n == 4);  // "2x64"
+  // m: its length 5 followed by its first value 1.0f, found in the bytes
+  std::string m_start(8 + 4, '\0');
+  const uint64_t five = 5;
+  const float one = 1.0f;
+  std::memcpy(m_start.data(), &five, 8);
+  std::memcpy(m_start.data() + 8, &one, 4);
+  const size_t m_len = blob.find(m_start);
+  REQUIRE(m_len != std::string::npos);
+  const size_t games_file_len = blob.find(std::string("\x07\0\0\0\0\0\0\0x.games", 15));
+  REQUIRE(games_file_len != std::string::npos);
+  for (size_t at : {preset_len, games_file_len, m_len, m_len + 8 + 5 * 4})  // the last: v's length
+    for (uint64_t forged : {uint64_t{1} << 62, uint64_t{1} << 33, uint64_t(blob.size()) + 1}) {
+      CAPTURE(at);
+      CAPTURE(forged);
+      CHECK_THROWS_WITH_AS(decode_train_state(forge(at, forged), "forged.ckpt"),
+                           doctest::Contains("more than the payload holds"), UserError);
+    }
+  // A flag byte other than 0 or 1 (reading it into a bool would be undefined behaviour): the
+  // model's two flags after the preset and 7 ints, bf16 after the game file and its count.
+  const size_t ln_flag = preset_len + 8 + 4 + 7 * 4, bf16_flag = games_file_len + 8 + 7 + 8;
+  for (size_t at : {ln_flag, ln_flag + 1, bf16_flag}) {
+    CAPTURE(at);
+    REQUIRE(uint8_t(blob[at]) <= 1);
+    std::string b = blob;
+    b[at] = 7;
+    CHECK_THROWS_WITH_AS(decode_train_state(b, "forged.ckpt"), doctest::Contains("holds the byte 7, not a bool"),
+                         UserError);
+  }
+  // A model shape no real model has.
+  TrainState odd = s;
+  odd.run.cfg.d_model = 0;
+  CHECK_THROWS_WITH_AS(decode_train_state(encode_train_state(odd), "odd.ckpt"), doctest::Contains("model shape"),
+                       UserError);
 }
 
 TEST_CASE("train state: resume accepts the same run and a longer one, refuses a different one") {
