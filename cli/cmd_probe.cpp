@@ -463,6 +463,14 @@ int run_show(const ShowArgs& a) {
   data::PositionLabels lab[60];
   data::label_game(g, lab);
   const auto names = probes::class_names(p.target);
+  // Whether the probe was fitted at this position (null: it does not record its positions, or
+  // records ones this model lacks): outside its window a reading is an extrapolation.
+  json fitted_here = nullptr;
+  if (!p.info.positions.empty()) try {
+      const std::vector<int> w = probes::parse_positions(p.info.positions, ck.params.cfg.n_ctx);
+      fitted_here = w.empty() || std::find(w.begin(), w.end(), t) != w.end();
+    } catch (const UserError&) {
+    }
   if (a.c.json) {
     json truth = json::array(), read = json::array(), pr = json::array();
     for (int s = 0; s < 64; ++s) {
@@ -478,6 +486,7 @@ int run_show(const ShowArgs& a) {
     j["probe"] = read;
     j["probability"] = pr;
     j["correct_cells"] = right;
+    j["fitted_position"] = fitted_here;
     std::printf("%s\n", util::json_text(j, 2).c_str());
     return 0;
   }
@@ -499,6 +508,9 @@ int run_show(const ShowArgs& a) {
   std::printf("  %d/64 cells right; legend:", right);
   for (int k = 0; k < p.C; ++k) std::printf(" %c %s", cell_char(p.target, k), names[k].c_str());
   std::printf("\n");
+  if (fitted_here == false)
+    std::printf("  note: the probe was fitted on token positions %s only; position %d (after move %d) is outside them\n",
+                p.info.positions.c_str(), t, t + 1);
   return 0;
 }
 

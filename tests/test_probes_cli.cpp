@@ -70,6 +70,7 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   REQUIRE(rc == 0);
   const json s = json::parse(out);
   CHECK(s["to_move"] == "white");
+  CHECK(s["fitted_position"] == true);  // fitted on every position
   CHECK(s["true"][27] == "mine");
   for (int sq : {28, 35, 36, 37}) CHECK(s["true"][sq] == "theirs");
   CHECK(s["true"][0] == "empty");
@@ -106,6 +107,16 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --seed 8 --positions all", &rc);
   REQUIRE(rc == 0);
   CHECK(out.find("fitted on token positions 5:54, scored here on all") != std::string::npos);
+  // show says when the position is outside the ones the probe was fitted on (5..53).
+  out = run("probe show --json --probe " + windowed + " --model " + model + " --moves 'f5 d6 c3'", &rc);
+  REQUIRE(rc == 0);
+  CHECK(json::parse(out)["fitted_position"] == false);
+  out = run("probe show --probe " + windowed + " --model " + model + " --moves 'f5 d6 c3'", &rc);
+  REQUIRE(rc == 0);
+  CHECK(out.find("fitted on token positions 5:54 only; position 2 (after move 3) is outside them") != std::string::npos);
+  out = run("probe show --json --probe " + windowed + " --model " + model + " --moves 'f5 d6 c3 d3 c4 f4'", &rc);
+  REQUIRE(rc == 0);
+  CHECK(json::parse(out)["fitted_position"] == true);
   // An empty --positions is refused, not taken for "not given".
   out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --positions ''", &rc, true);
   CHECK(rc == 2);
@@ -131,6 +142,9 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   REQUIRE(rc == 0);
   CHECK(json::parse(out)["window"] == "all");
   CHECK(json::parse(out)["trained_on"]["positions"].is_null());
+  out = run("probe show --json --probe " + v1 + " --model " + model + " --moves f5", &rc);
+  REQUIRE(rc == 0);
+  CHECK(json::parse(out)["fitted_position"].is_null());  // not recorded
   out = run("probe eval -q --probe " + v1 + " --model " + model + " --random 20 --seed 8", &rc);
   REQUIRE(rc == 0);
   CHECK(out.find("note:") == std::string::npos);
