@@ -84,18 +84,17 @@ struct ProbeRec {
   }
 };
 
-// What positions_label writes ("all", "A:B", "t1,t2,...") or "" (a version-1 file): digits with
-// ':' or ',' between them. Whether they fit the model is parse_positions' question, at use.
+// What positions_label writes, or "" (a version-1 file): something parse_positions reads back.
+// Whether the positions fit a model is asked again at use, with its n_ctx; here any n_ctx will do.
 bool is_positions_label(const std::string& s) {
-  if (s.empty() || s == "all") return true;
-  if (s.size() > 400 || s.front() < '0' || s.front() > '9' || s.back() < '0' || s.back() > '9') return false;
-  const bool slice = s.find(':') != std::string::npos;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char ch = s[i];
-    if (ch >= '0' && ch <= '9') continue;
-    if ((ch != ':' && ch != ',') || (slice && ch == ',') || (s[i - 1] < '0' || s[i - 1] > '9')) return false;
+  constexpr int kAnyCtx = 1 << 16;
+  if (s.empty()) return true;
+  try {
+    parse_positions(s, kAnyCtx);
+    return true;
+  } catch (const UserError&) {
+    return false;
   }
-  return !slice || s.find(':') == s.rfind(':');
 }
 
 template <class T>

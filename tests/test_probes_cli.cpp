@@ -91,32 +91,29 @@ TEST_CASE("probe cli: train, eval (svg), show, export, refusals") {
   CHECK(w["trained_on"]["positions"] == "5:54");
   const json& by_move = w["test"]["move_accuracy"];
   for (int t = 0; t < 60; ++t) CHECK_MESSAGE(by_move[t].is_null() == (t < 5 || t >= 54), "move ", t);
+  // The windowed probe's eval (on 20 games of stream 8) and show, each required to succeed.
+  const auto windowed_run = [&](const std::string& args) {
+    const std::string o = run(args + " --probe " + windowed + " --model " + model, &rc);
+    REQUIRE(rc == 0);
+    return o;
+  };
   // The file records the window: eval scores on it unless --positions says otherwise.
-  out = run("probe eval -q --json --probe " + windowed + " --model " + model + " --random 20 --seed 8", &rc);
-  REQUIRE(rc == 0);
-  CHECK(json::parse(out)["window"] == "5:54");
-  CHECK(json::parse(out)["eval"]["move_accuracy"][4].is_null());
-  CHECK(!json::parse(out)["eval"]["move_accuracy"][5].is_null());
-  out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --seed 8", &rc);
-  REQUIRE(rc == 0);
+  json ev = json::parse(windowed_run("probe eval -q --json --random 20 --seed 8"));
+  CHECK(ev["window"] == "5:54");
+  CHECK(ev["eval"]["move_accuracy"][4].is_null());
+  CHECK(!ev["eval"]["move_accuracy"][5].is_null());
+  out = windowed_run("probe eval -q --random 20 --seed 8");
   CHECK(out.find("token positions 5:54 (the probe's own)") != std::string::npos);
-  out = run("probe eval -q --json --probe " + windowed + " --model " + model + " --random 20 --seed 8 --positions all", &rc);
-  REQUIRE(rc == 0);
-  CHECK(json::parse(out)["window"] == "all");
-  CHECK(!json::parse(out)["eval"]["move_accuracy"][4].is_null());
-  out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --seed 8 --positions all", &rc);
-  REQUIRE(rc == 0);
+  ev = json::parse(windowed_run("probe eval -q --json --random 20 --seed 8 --positions all"));
+  CHECK(ev["window"] == "all");
+  CHECK(!ev["eval"]["move_accuracy"][4].is_null());
+  out = windowed_run("probe eval -q --random 20 --seed 8 --positions all");
   CHECK(out.find("fitted on token positions 5:54, scored here on all") != std::string::npos);
   // show says when the position is outside the ones the probe was fitted on (5..53).
-  out = run("probe show --json --probe " + windowed + " --model " + model + " --moves 'f5 d6 c3'", &rc);
-  REQUIRE(rc == 0);
-  CHECK(json::parse(out)["fitted_position"] == false);
-  out = run("probe show --probe " + windowed + " --model " + model + " --moves 'f5 d6 c3'", &rc);
-  REQUIRE(rc == 0);
+  CHECK(json::parse(windowed_run("probe show --json --moves 'f5 d6 c3'"))["fitted_position"] == false);
+  out = windowed_run("probe show --moves 'f5 d6 c3'");
   CHECK(out.find("fitted on token positions 5:54 only; position 2 (after move 3) is outside them") != std::string::npos);
-  out = run("probe show --json --probe " + windowed + " --model " + model + " --moves 'f5 d6 c3 d3 c4 f4'", &rc);
-  REQUIRE(rc == 0);
-  CHECK(json::parse(out)["fitted_position"] == true);
+  CHECK(json::parse(windowed_run("probe show --json --moves 'f5 d6 c3 d3 c4 f4'"))["fitted_position"] == true);
   // An empty --positions is refused, not taken for "not given".
   out = run("probe eval -q --probe " + windowed + " --model " + model + " --random 20 --positions ''", &rc, true);
   CHECK(rc == 2);
