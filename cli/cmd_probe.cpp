@@ -465,12 +465,8 @@ int run_show(const ShowArgs& a) {
   const auto names = probes::class_names(p.target);
   // Whether the probe was fitted at this position (null: it does not record its positions, or
   // records ones this model lacks): outside its window a reading is an extrapolation.
-  json fitted_here = nullptr;
-  if (!p.info.positions.empty()) try {
-      const std::vector<int> w = probes::parse_positions(p.info.positions, ck.params.cfg.n_ctx);
-      fitted_here = w.empty() || std::find(w.begin(), w.end(), t) != w.end();
-    } catch (const UserError&) {
-    }
+  const std::optional<bool> fitted = probes::in_positions(p.info.positions, t, ck.params.cfg.n_ctx);
+  const json fitted_here = fitted ? json(*fitted) : json(nullptr);
   if (a.c.json) {
     json truth = json::array(), read = json::array(), pr = json::array();
     for (int s = 0; s < 64; ++s) {

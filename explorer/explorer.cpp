@@ -225,7 +225,9 @@ json api_info(Explorer& ex) {
                       {"hook", lp.probe.hook},
                       {"file", lp.file},
                       {"classes", probes::class_names(lp.probe.target)},
-                      {"test_accuracy", lp.probe.info.test_accuracy}});
+                      {"test_accuracy", lp.probe.info.test_accuracy},
+                      // the token positions it was fitted on ("all", "5:54", ...); null: not recorded
+                      {"positions", lp.probe.info.positions.empty() ? json(nullptr) : json(lp.probe.info.positions)}});
   json methods = json::object();
   if (!ex.edit_probes.empty())
     for (Method m : {Method::linear, Method::gradient}) {
@@ -353,13 +355,17 @@ json api_probe(Explorer& ex, std::string_view body) {
     conf.push_back(1.0 / sum);
     right += k == y;
   }
+  // Outside the positions the probe was fitted on, its reading is an extrapolation: say so.
+  const std::optional<bool> fitted = probes::in_positions(pb.info.positions, p.upto - 1, cfg.n_ctx);
   return {{"layer", pb.layer},       {"basis", probes::target_name(pb.target)},
           {"kind", probes::kind_name(pb.kind)}, {"hook", pb.hook},
           {"classes", probes::class_names(pb.target)},
           {"upto", p.upto},          {"board", board_string(p.board)},
           {"to_move", othello::color_name(L.to_move)},
           {"truth", truth},          {"reading", reading},
-          {"confidence", conf},      {"correct", right}};
+          {"confidence", conf},      {"correct", right},
+          {"positions", pb.info.positions.empty() ? json(nullptr) : json(pb.info.positions)},
+          {"fitted_position", fitted ? json(*fitted) : json(nullptr)}};
 }
 
 json api_intervene(Explorer& ex, std::string_view body) {

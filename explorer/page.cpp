@@ -201,6 +201,9 @@ async function refreshProbe(my) {
   line(t, "<b id=probe-correct>" + r.correct + "</b>/64 cells read right" +
        (r.basis === "mine-theirs" ? " &middot; mine = " + r.to_move + " (to move)" : "") +
        (binary ? " &middot; blue = " + r.basis : ""));
+  if (r.fitted_position === false)
+    line(t, "<span id=probe-window>this probe was fitted on token positions " + r.positions + "; this is position " +
+         (r.upto - 1) + ", outside them: the reading extrapolates</span>");
 }
 
 // ---- intervention panel ----

@@ -131,6 +131,16 @@ std::string positions_label(const std::vector<int>& moves) {
   return s;
 }
 
+std::optional<bool> in_positions(const std::string& recorded, int t, int n_ctx) {
+  if (recorded.empty()) return std::nullopt;
+  try {
+    const std::vector<int> w = parse_positions(recorded, n_ctx);
+    return w.empty() || std::find(w.begin(), w.end(), t) != w.end();
+  } catch (const UserError&) {
+    return std::nullopt;
+  }
+}
+
 void column_layout(const std::vector<data::Game>& games, int n_ctx, const std::vector<int>& moves,
                    std::vector<uint64_t>& game_offset, std::vector<uint8_t>& move) {
   std::vector<bool> keep(60, moves.empty());

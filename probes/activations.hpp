@@ -8,6 +8,7 @@
 // have a token, so they have a column.
 #include <armadillo>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ int hook_layer(const std::string& full_name, const model::Config& cfg);
 std::vector<int> parse_positions(const std::string& s, int n_ctx, const char* option = "--positions");
 // "all" (empty) or "A:B" for the kept positions (as parse_positions returns them; a list if not contiguous).
 std::string positions_label(const std::vector<int>& moves);
+// Whether token position t is among a probe's recorded positions (TrainInfo::positions): nullopt
+// when it records none, or records positions this model (n_ctx) lacks. Outside them a reading
+// is an extrapolation, which `probe show` and the explorer say.
+std::optional<bool> in_positions(const std::string& recorded, int t, int n_ctx);
 
 struct ExtractOptions {
   std::vector<std::string> hooks;  // full hook names

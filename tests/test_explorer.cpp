@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -26,7 +27,9 @@ using nlohmann::json;
 namespace {
 
 // A 2x64 model with random weights; random probes: linear and MLP mine-theirs at layers 1 and 2,
-// a linear black-white probe at layer 1 and a linear "empty" probe at layer 2.
+// a linear black-white probe at layer 1 and a linear "empty" probe at layer 2. The black-white
+// probe records that it was fitted on token positions 2:5, the layer-1 linear mine-theirs one on
+// all of them; the others record none (as a version-1 probe file).
 std::unique_ptr<Explorer> make_test_explorer() {
   const model::Config cfg = model::preset("2x64");
   auto gpt = std::make_unique<model::GPT>(cfg, 1, model::Precision::f32);
@@ -43,6 +46,8 @@ std::unique_ptr<Explorer> make_test_explorer() {
     for (auto k : {probes::Kind::linear, probes::Kind::mlp}) add(k, probes::Target::mine_theirs, layer);
   add(probes::Kind::linear, probes::Target::black_white, 1);
   add(probes::Kind::linear, probes::Target::empty, 2);
+  ps[0].probe.info.positions = "all";
+  ps[4].probe.info.positions = "2:5";
   return make_explorer(std::move(gpt), std::move(ps));
 }
 
@@ -90,6 +95,12 @@ TEST_CASE("explorer: /api/info lists the model, the probes and the intervention 
   CHECK(j["intervene"]["linear"]["layers"] == json({1, 2}));
   CHECK(j["intervene"]["gradient"]["layers"] == json({1, 2}));
   CHECK(j["intervene"]["linear"]["default"] == 1);
+  std::map<std::string, json> positions;
+  for (auto& p : j["probes"]) positions[p["kind"].get<std::string>() + " " + p["basis"].get<std::string>() + " " +
+                                        std::to_string(p["layer"].get<int>())] = p["positions"];
+  CHECK(positions.at("linear black-white 1") == "2:5");
+  CHECK(positions.at("linear mine-theirs 1") == "all");
+  CHECK(positions.at("mlp mine-theirs 2").is_null());
 }
 
 TEST_CASE("explorer: /api/state is the engine's board and the model's distribution") {
@@ -166,6 +177,14 @@ TEST_CASE("explorer: /api/probe reads the activation as the probe code does, bes
       }
       CHECK(r["correct"] == right);
       CHECK(r["classes"].size() == size_t(p.C));
+      // Whether this position (moves - 1) is one the probe was fitted on; null where unrecorded.
+      const int t = int(moves.size()) - 1;
+      if (p.info.positions == "2:5")
+        CHECK(r["fitted_position"] == (t >= 2 && t < 5));
+      else if (p.info.positions == "all")
+        CHECK(r["fitted_position"] == true);
+      else
+        CHECK(r["fitted_position"].is_null());
     }
 }
 
