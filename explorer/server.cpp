@@ -101,6 +101,18 @@ void serve(Explorer& ex, const ServeOptions& opt) {
     handler(req, res);
     return httplib::Server::HandlerResponse::Handled;
   });
+  // httplib answers some requests itself, with an empty body, before any handler sees them: a
+  // body over the payload limit, a chunked form-encoded body over 8 KiB (the pre-routing check
+  // above sees no Content-Length), a request it cannot parse. Those get a JSON error too.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already JSON
+    const std::string why =
+        res.status == 413 ? "request body too large: send the JSON with Content-Type: application/json (up to " +
+                                std::to_string(kMaxBody) + " bytes)"
+                          : "the server could not read this request (HTTP status " + std::to_string(res.status) + ")";
+    res.set_content("{\"error\":\"" + why + "\"}\n", "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
 
   g_stop.store(false);
   struct sigaction sa {}, old_int{}, old_term{};

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <thread>
@@ -27,8 +28,13 @@ using namespace ogpt;
 namespace {
 
 // One raw HTTP/1.1 request on a fresh connection (httplib's client always sends Content-Length):
-// the answer's status code (0: none within 10 s) and the seconds it took.
-std::pair<int, double> raw_request(int port, const std::string& text) {
+// the answer's status code (0: none within 10 s), the seconds it took and the answer's body.
+struct RawAnswer {
+  int status = 0;
+  double seconds = 0;
+  std::string body;
+};
+RawAnswer raw_request(int port, const std::string& text) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
   sockaddr_in a{};
@@ -39,12 +45,28 @@ std::pair<int, double> raw_request(int port, const std::string& text) {
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   const auto t0 = std::chrono::steady_clock::now();
-  REQUIRE(send(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()));
-  char buf[256] = {};
-  const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE(send(fd, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size()));
+  // Read until the headers and Content-Length bytes of body are in (or the peer closes).
+  std::string in;
+  char buf[4096];
+  for (;;) {
+    const size_t head = in.find("\r\n\r\n");
+    if (head != std::string::npos) {
+      const size_t cl = in.find("Content-Length: ");
+      if (cl == std::string::npos || cl > head) break;
+      if (in.size() >= head + 4 + std::stoul(in.substr(cl + 16))) break;
+    }
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    in.append(buf, size_t(n));
+  }
+  RawAnswer r;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   close(fd);
-  return {n >= 12 && std::string(buf, 9) == "HTTP/1.1 " ? std::atoi(buf + 9) : 0, s};
+  if (in.size() >= 12 && in.compare(0, 9, "HTTP/1.1 ") == 0) r.status = std::atoi(in.c_str() + 9);
+  const size_t head = in.find("\r\n\r\n");
+  if (head != std::string::npos) r.body = in.substr(head + 4);
+  return r;
 }
 
 }  // namespace
@@ -93,12 +115,12 @@ TEST_CASE("explorer server: loopback HTTP, host check, SIGINT stops it") {
     // No Content-Length and no Transfer-Encoding: no body, answered at once (httplib alone waited
     // for the peer to close, a 5 s read timeout).
     const std::string host = "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
-    auto [post_status, post_s] = raw_request(port, "POST /api/state HTTP/1.1\r\n" + host + "\r\n");
-    CHECK(post_status == 400);  // an empty body is not a JSON object
-    CHECK(post_s < 2.0);
-    auto [del_status, del_s] = raw_request(port, "DELETE /api/state HTTP/1.1\r\n" + host + "\r\n");
-    CHECK(del_status == 405);
-    CHECK(del_s < 2.0);
+    const RawAnswer post = raw_request(port, "POST /api/state HTTP/1.1\r\n" + host + "\r\n");
+    CHECK(post.status == 400);  // an empty body is not a JSON object
+    CHECK(post.seconds < 2.0);
+    const RawAnswer del = raw_request(port, "DELETE /api/state HTTP/1.1\r\n" + host + "\r\n");
+    CHECK(del.status == 405);
+    CHECK(del.seconds < 2.0);
     // curl -d sends application/x-www-form-urlencoded, which httplib reads only up to 8 KiB and
     // refused beyond with an empty 413: such a body gets a JSON answer naming the type to use.
     for (auto [n, status] : {std::pair{8000, 400}, std::pair{10000, 413}}) {
@@ -107,6 +129,27 @@ TEST_CASE("explorer server: loopback HTTP, host check, SIGINT stops it") {
       CHECK(form->status == status);
       const auto j = nlohmann::json::parse(form->body, nullptr, false);
       REQUIRE(j.is_object());
+      if (status == 413) CHECK(j["error"].get<std::string>().find("application/json") != std::string::npos);
+    }
+    // What httplib refuses itself, before any handler, gets a JSON error too (it answered with an
+    // empty body): a chunked form-encoded body over 8 KiB (no Content-Length to check first), a
+    // body over the 1 MiB payload limit, a request line it cannot parse.
+    const std::string form(10000, ' ');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", form.size());
+    const std::string chunked = "POST /api/state HTTP/1.1\r\n" + host +
+                                "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                size + "\r\n" + form + "\r\n0\r\n\r\n";
+    const std::string huge = "POST /api/state HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: " +
+                             std::to_string(2 << 20) + "\r\n\r\n{";
+    const std::string garbled = "POST /api/state HTTP/1.1 and more\r\n" + host + "\r\n";
+    for (auto [text, status] : {std::pair{chunked, 413}, std::pair{huge, 413}, std::pair{garbled, 400}}) {
+      CAPTURE(text.substr(0, 60));
+      const RawAnswer r = raw_request(port, text);
+      CHECK(r.status == status);
+      const auto j = nlohmann::json::parse(r.body, nullptr, false);
+      REQUIRE(j.is_object());
+      CHECK(j["error"].get<std::string>().size() > 10);
       if (status == 413) CHECK(j["error"].get<std::string>().find("application/json") != std::string::npos);
     }
   }
