@@ -34,7 +34,7 @@ struct Common {
   bool single_layer = false;
   // Gradient-edit defaults are GradientEditOptions' own (one place to change them).
   float scale = 0, lr = GradientEditOptions{}.lr, reg = GradientEditOptions{}.reg;
-  CLI::Option* scale_given = nullptr;  // unset: default_scale(positions)
+  CLI::Option* scale_given = nullptr;  // unset: default_scale(positions, hook given)
   int steps = GradientEditOptions{}.max_steps;
   bool json = false;
 };
@@ -51,7 +51,8 @@ void add_common(CLI::App& app, Common& c) {
   app.add_option("--positions", c.positions, "last (edit the last position, as Li et al. and Nanda et al.) or since "
                                             "(every position since the cell last changed, each in its own terms)");
   c.scale_given = app.add_option("--scale", c.scale, "Linear edit: new gap = scale x old gap, moved to the target side "
-                                                     "(1 = reflection; default 4 with --positions last, 2 with since)");
+                                                     "(1 = reflection; default 4 with --positions last, 2 with since, 1 with --hook, "
+                                                     "whose changes add up over the layers)");
   app.add_option("--steps", c.steps, "Gradient edit: most Adam steps per layer")->capture_default_str();
   app.add_option("--lr", c.lr, "Gradient edit: Adam learning rate, times the RMS of the activation")->capture_default_str();
   app.add_option("--reg", c.reg, "Gradient edit: weight of the other 63 cells (reg_strg)")->capture_default_str();
@@ -71,7 +72,7 @@ InterventionOptions to_options(const Common& c) {
   cli::require_nonnegative(c.reg, "--reg");
   if (c.steps < 1) throw UserError("--steps must be at least 1", kUsage);
   if (c.layer < -1) throw UserError("--layer must be >= 0 (the residual stream after that many blocks)", kUsage);
-  o.linear.scale = scale_given ? c.scale : default_scale(o.positions);
+  o.linear.scale = scale_given ? c.scale : default_scale(o.positions, !o.hook_suffix.empty());
   o.gradient.lr = c.lr;
   o.gradient.max_steps = c.steps;
   o.gradient.reg = c.reg;

@@ -82,7 +82,10 @@ Positions parse_positions(const std::string& s) {
   throw UserError("unknown positions '" + s + "' (choose last or since)", kUsage);
 }
 
-float default_scale(Positions p) { return p == Positions::last ? 4.0f : 2.0f; }
+float default_scale(Positions p, bool added_at_hook) {
+  if (added_at_hook) return 1.0f;
+  return p == Positions::last ? 4.0f : 2.0f;
+}
 
 const std::map<int, probes::Probe>& probes_for(const ProbeSet& set, Method m) {
   if (m == Method::linear) return set.linear;

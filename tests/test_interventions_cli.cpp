@@ -73,6 +73,17 @@ TEST_CASE("intervene cli: JSON report of a hand-checked edit") {
   CHECK(rc == 0);
   CHECK(text.find("legal after  (5): c6 d6 e6 f6 g6") != std::string::npos);
   CHECK((text.find("PASS:") != std::string::npos || text.find("FAIL:") != std::string::npos));
+  // The linear scale's default follows where the edit is written: 4 at the last position, 2 at
+  // every position since, 1 when the change is added at another hook of every later layer (it
+  // adds up there); a given --scale wins.
+  for (auto [flags, want] : {std::pair{"", "scale 4"}, std::pair{" --positions since", "scale 2"},
+                             std::pair{" --hook hook_attn_out", "scale 1, written at hook_attn_out"},
+                             std::pair{" --hook hook_attn_out --scale 3", "scale 3, written at hook_attn_out"}}) {
+    CAPTURE(flags);
+    const std::string t = run_cli("intervene " + m.args() + " --moves f5 --cell e4 --to mine --layer 1" + flags, &rc);
+    CHECK(rc == 0);
+    CHECK(t.find(want) != std::string::npos);
+  }
 }
 
 TEST_CASE("intervene cli: bench rows and chart, saliency map, refusals") {
