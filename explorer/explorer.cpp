@@ -369,14 +369,16 @@ json api_probe(Explorer& ex, std::string_view body) {
 }
 
 json api_intervene(Explorer& ex, std::string_view body) {
-  const json j = parse_body(body, {"moves", "upto", "cell", "to", "method", "layer"});
+  const json j = parse_body(body, {"moves", "upto", "cell", "to", "method", "layer", "positions"});
   const Position p = get_position(j);
   const int cell = get_square(j, "cell");
   CellState target;
   Method method;
+  Positions positions;
   try {
     target = parse_cell_state(get_string(j, "to", "", true));
     method = parse_method(get_string(j, "method", "linear"));
+    positions = interventions::parse_positions(get_string(j, "positions", "last"));
   } catch (const UserError& e) {
     bad(e.what());
   }
@@ -388,6 +390,8 @@ json api_intervene(Explorer& ex, std::string_view body) {
   InterventionOptions opt;
   opt.method = method;
   opt.layer = get_int(j, "layer", -1, -1, 1000);
+  opt.positions = positions;  // the last position (the papers'), or every one since the cell changed
+  opt.linear.scale = default_scale(positions);
   const GroundTruth truth = get_ground_truth(p.prefix, cell, target);
   if (!truth.usable) bad("cannot test this edit: " + truth.why_not);
   const int start = opt.layer >= 0 ? opt.layer : default_layer(method, ex.edit_probes, cfg.n_layers);
@@ -414,6 +418,7 @@ json api_intervene(Explorer& ex, std::string_view body) {
           {"to", cell_state_name(target)},
           {"to_move", othello::color_name(truth.before.to_move)},
           {"method", method_name(method)},
+          {"positions", positions_name(positions)},
           {"layers", layers},
           {"upto", p.upto},
           {"before", side(truth.before, truth.legal_before, r.before, r.predicted_before)},

@@ -14,7 +14,7 @@
 //   GET  /api/info         model, probes, intervention methods and their layers
 //   POST /api/state        {moves, upto?}            -> board, to_move, legal, model probabilities
 //   POST /api/probe        {moves, upto?, layer, basis?, kind?} -> the probe's reading beside the truth
-//   POST /api/intervene    {moves, upto?, cell, to, method?, layer?} -> before/after legal and
+//   POST /api/intervene    {moves, upto?, cell, to, method?, layer?, positions?} -> before/after legal and
 //                          predicted sets, errors and null errors, the edited board
 // moves: "f5 d6 c3" (any separators) or ["f5","d6","c3"]; upto: how many of them to play
 // (default all). Errors: 400 (bad JSON, wrong types, unknown fields or squares, illegal moves:

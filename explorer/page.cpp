@@ -52,7 +52,9 @@ svg text { font-family: system-ui, sans-serif; pointer-events: none; }
   <section class="panel"><h2>Intervention: edit the board inside the model</h2>
     <div class="opts">click a disc to <select id="edit-action"><option value="flip">flip it</option>
       <option value="empty">erase it</option></select>
-      <select id="edit-method"></select> from layer <select id="edit-layer"></select></div>
+      <select id="edit-method"></select> from layer <select id="edit-layer"></select>
+      at <select id="edit-positions"><option value="last">the last position</option>
+      <option value="since">every position since it changed</option></select></div>
     <svg id="board-edit" width="345" height="345"></svg><div id="edit-text" class="text"></div></section>
 </main>
 <div class="legend">Board: a1 top-left. Cell colour and % = the model's probability of that next move;
@@ -222,7 +224,8 @@ async function intervene(sq) {
   $("busy").textContent = "editing the model...";
   try {
     const r = await api("/api/intervene", {moves: game.moves, upto: game.upto, cell: sq, to,
-                                           method: $("edit-method").value, layer: +$("edit-layer").value});
+                                           method: $("edit-method").value, layer: +$("edit-layer").value,
+                                           positions: $("edit-positions").value});
     if (my !== seq) return;
     showError(null);
     const a = r.after, legal = new Set(a.legal);
@@ -265,7 +268,8 @@ async function start() {
   $("probe-basis").onchange = () => { fillProbeMenus("basis"); refresh(); };
   $("probe-layer").onchange = () => refresh();
   $("edit-method").onchange = () => { fillEditMenus(); if (current) resetEdit(current); };
-  $("edit-layer").onchange = $("edit-action").onchange = () => { if (current) resetEdit(current); };
+  $("edit-layer").onchange = $("edit-action").onchange = $("edit-positions").onchange =
+    () => { if (current) resetEdit(current); };
   $("load").onclick = async () => {
     try {
       const st = await api("/api/state", {moves: $("game").value});

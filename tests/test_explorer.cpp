@@ -238,6 +238,19 @@ TEST_CASE("explorer: /api/intervene returns the edited board's true legal set an
           CHECK(r["errors"] == direct.errors);
           CHECK(r["null_errors"] == direct.null_errors);
           CHECK(as_set(r["after"]["predicted"]) == as_set(direct.predicted_after));
+          CHECK(r["positions"] == "last");
+          // Edited at every position since the cell last changed, at that edit's default scale.
+          json since_body = body;
+          since_body["positions"] = "since";
+          const json rs = post("/api/intervene", since_body);
+          opt.positions = interventions::Positions::since;
+          opt.linear.scale = interventions::default_scale(opt.positions);
+          const auto since = interventions::run_cases(*ex.gpt, ex.edit_probes, {{moves, cell, target}}, opt)[0];
+          CHECK(rs["positions"] == "since");
+          CHECK(rs["errors"] == since.errors);
+          CHECK(as_set(rs["after"]["predicted"]) == as_set(since.predicted_after));
+          const auto probs_since = probs_of(rs["after"]["probabilities"]);
+          for (int s = 0; s < 64; ++s) CHECK(probs_since[s] == doctest::Approx(since.after.probs[s]).epsilon(1e-5));
         }
       ++disc;
     }
@@ -271,6 +284,7 @@ TEST_CASE("explorer: bad requests get a 4xx with a JSON error naming the problem
       {"POST", "/api/intervene", "{\"moves\": \"f5\", \"cell\": \"e4\", \"to\": \"purple\"}", 400, "purple"},
       {"POST", "/api/intervene", "{\"moves\": \"f5\", \"cell\": \"e4\", \"to\": \"mine\", \"method\": \"x\"}", 400, "method"},
       {"POST", "/api/intervene", "{\"moves\": \"f5\", \"cell\": \"e4\", \"to\": \"mine\", \"layer\": 5}", 400, "layer 5"},
+      {"POST", "/api/intervene", "{\"moves\": \"f5\", \"cell\": \"e4\", \"to\": \"mine\", \"positions\": \"sometimes\"}", 400, "last or since"},
       {"POST", "/api/intervene", "{\"moves\": \"f5\", \"cell\": 12, \"to\": \"mine\"}", 400, "'cell' must be a string"},
       {"GET", "/api/nothing", "", 404, "no such path"},
       {"GET", "/api/state", "", 405, "takes POST"},

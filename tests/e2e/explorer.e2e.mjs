@@ -148,8 +148,9 @@ try {
     check(after.filter((x) => x.predicted).length === legalAfter.length, "the edited model's top-N marks number N");
     const to = c.cell === mine ? "theirs" : "mine";
     const layer = await page.inputValue("#edit-layer"), method = await page.inputValue("#edit-method");
+    const positions = await page.inputValue("#edit-positions");
     const cliOut = JSON.parse(run("intervene", ...model, "--moves", moves, "--cell", c.sq, "--to", to,
-                                  "--method", method, "--layer", layer, "--json"));
+                                  "--method", method, "--layer", layer, "--positions", positions, "--json"));
     check(sameSet(cliOut.after.legal, legalAfter), "`intervene --json` agrees on the legal set");
     const errors = +(await page.textContent("#edit-errors"));
     check(errors === cliOut.errors, `errors shown (${errors}) = intervene --json's (${cliOut.errors})`);
