@@ -200,6 +200,11 @@ std::string why_no_model(const Position& p, const model::Config& cfg) {
   return "";
 }
 
+// The token positions a probe was fitted on ("all", "5:54", ...); null where it does not record them.
+json positions_json(const probes::Probe& p) {
+  return p.info.positions.empty() ? json(nullptr) : json(p.info.positions);
+}
+
 // Predicted squares best first, the probability of every move square, as the page shows them.
 json prediction_json(const Prediction& pr, Bitboard predicted) {
   json probs = json::object();
@@ -226,8 +231,7 @@ json api_info(Explorer& ex) {
                       {"file", lp.file},
                       {"classes", probes::class_names(lp.probe.target)},
                       {"test_accuracy", lp.probe.info.test_accuracy},
-                      // the token positions it was fitted on ("all", "5:54", ...); null: not recorded
-                      {"positions", lp.probe.info.positions.empty() ? json(nullptr) : json(lp.probe.info.positions)}});
+                      {"positions", positions_json(lp.probe)}});
   json methods = json::object();
   if (!ex.edit_probes.empty())
     for (Method m : {Method::linear, Method::gradient}) {
@@ -364,7 +368,7 @@ json api_probe(Explorer& ex, std::string_view body) {
           {"to_move", othello::color_name(L.to_move)},
           {"truth", truth},          {"reading", reading},
           {"confidence", conf},      {"correct", right},
-          {"positions", pb.info.positions.empty() ? json(nullptr) : json(pb.info.positions)},
+          {"positions", positions_json(pb)},
           {"fitted_position", fitted ? json(*fitted) : json(nullptr)}};
 }
 
