@@ -25,7 +25,7 @@ ogpt::cli::Command reg("serve", "Serve the interactive explorer (a local web pag
       "model's next-move probabilities, a probe's reading of the board, and click a disc to flip or erase it\n"
       "inside the model. The page is self-contained (works offline). Ctrl-C stops the server (exit code 0).\n"
       "JSON API (POST bodies are JSON objects; squares a1..h8): GET /api/info, POST /api/state {moves, upto},\n"
-      "POST /api/probe {moves, upto, layer, basis, kind}, POST /api/intervene {moves, upto, cell, to, method, layer}.");
+      "POST /api/probe {moves, upto, layer, basis, kind}, POST /api/intervene {moves, upto, cell, to, method, layer, positions}.");
   sub.add_option("--port,-p", a->port, "TCP port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   sub.add_option("--host", a->host,
                  "Address to listen on; the default is loopback only. Anything else exposes the server to the network")

@@ -76,6 +76,9 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_option("--ckpt-every-minutes", o.ckpt_every_minutes,
                  "Checkpoint at least this often (a kill -9 loses at most this much; 0: every step)")
       ->capture_default_str();
+  sub.add_option("--snapshot-every-games", o.snapshot_every_games,
+                 "Also keep the weights (f32, no optimizer state) each time the games seen pass a multiple of N, "
+                 "as DIR/snapshots/games-N.ckpt, to average later (othello-gpt average: stochastic weight averaging)");
   sub.add_option("--stop-after", o.stop_after_steps, "End this session after this many steps (checkpointed; --resume continues)");
   sub.add_option("--stop-after-minutes", o.stop_after_minutes, "End this session after this many minutes");
   sub.add_option("--threads", o.threads, "OpenMP threads (default: all cores); keep it fixed across a run for bit-exact resumes");
@@ -111,6 +114,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
     cli::require_nonnegative(o.run.hyper.weight_decay, "--wd");
     cli::require_nonnegative(o.run.hyper.clip, "--clip");
     if (o.run.val_games < 1) throw UserError("--val-games must be at least 1", kUsage);
+    cli::require_count(o.snapshot_every_games, uint64_t(1) << 40, "--snapshot-every-games");
     model::StopOnSignals stop_on_signals;
     model::TrainResult r = model::train(o);
     std::fprintf(stderr, "%s\n", r.message.c_str());

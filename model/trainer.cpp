@@ -147,6 +147,17 @@ void save_run_checkpoint(const std::string& dir, const GPT& gpt, const TrainStat
   save_checkpoint(latest.string(), gpt.params, WeightDtype::f32, encode_train_state(s));
 }
 
+// The weights alone (f32, no optimizer state) as DIR/snapshots/games-NNNNNNNNNN.ckpt, named by
+// games seen so that a glob lists them in order: points along the run to average later
+// (model/average.hpp). A resumed session that redoes a step rewrites the same bits.
+void save_snapshot(const std::string& dir, uint64_t games_seen, const GPT& gpt) {
+  fs::path snaps = fs::path(dir) / "snapshots";
+  fs::create_directories(snaps);
+  char name[48];
+  std::snprintf(name, sizeof name, "games-%010llu.ckpt", static_cast<unsigned long long>(games_seen));
+  save_checkpoint((snaps / name).string(), gpt.params, WeightDtype::f32);
+}
+
 struct Loaded {
   TrainState state;
   ParamBlock params;
@@ -414,6 +425,8 @@ TrainResult train(const TrainOptions& opt) {
     st.step += 1;
     st.games_seen += B;
     ++session_steps;
+    if (const uint64_t every = opt.snapshot_every_games; every > 0 && st.games_seen / every != (st.games_seen - B) / every)
+      save_snapshot(opt.out_dir, st.games_seen, gpt);
     st.data_pos = stream.pos();
     st.epoch = stream.epoch();
     acc_loss += loss;

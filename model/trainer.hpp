@@ -8,6 +8,7 @@
 //   latest.ckpt    f32 master weights + TrainState (optimizer, step, data position; train_state.hpp)
 //   previous.ckpt  the checkpoint before it (a hard link kept when latest.ckpt is replaced)
 //   log.csv, curve.svg  (train_log.hpp)
+//   snapshots/games-N.ckpt  with snapshot_every_games: the weights alone, to average (average.hpp)
 // Checkpoints are written at the start of a new run, every ckpt_every_minutes, when the session
 // stops (end, --stop-after, Ctrl-C) — each atomically, so a kill -9 loses at most one interval.
 //
@@ -34,6 +35,7 @@ struct TrainOptions {
   int64_t val_every = 200;        // steps between validations (0: only at the start and the end)
   int64_t log_every = 10;         // steps per log.csv row
   double ckpt_every_minutes = 10; // 0: after every step
+  uint64_t snapshot_every_games = 0;  // > 0: also keep the weights each time games seen pass a multiple
   int64_t stop_after_steps = 0;   // end this session after this many steps (0: no limit)
   double stop_after_minutes = 0;  // end this session after this long (0: no limit)
   int threads = 0;                // OpenMP threads (0: the default)

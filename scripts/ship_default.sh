@@ -20,7 +20,10 @@
 #      SHIP_PRIOR_LOG (the log.csv of the runs whose weights this run started from with
 #      --init-from, e.g. data/default/log.csv: it is joined in front of this run's log, steps,
 #      games and hours offset, so the card counts every game and the curve shows the whole history),
-#      SHIP_PRIOR_GAMES, SHIP_PRIOR_HOURS (the same counts by hand, where no prior log is kept)
+#      SHIP_PRIOR_GAMES, SHIP_PRIOR_HOURS (the same counts by hand, where no prior log is kept),
+#      SHIP_WEIGHTS (ship these weights instead of the run's latest: e.g. `othello-gpt average` of
+#      its snapshots; the same shape, the run's config and log still describe the training),
+#      SHIP_WEIGHTS_NOTE (what SHIP_WEIGHTS are, for the card's weights line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:?usage: scripts/ship_default.sh RUN_DIR [HELDOUT_GAMES]}
@@ -47,6 +50,11 @@ rm -rf "$new"
 mkdir -p "$new/probes"
 echo "== weights (bf16)"
 "$bin" import --from "$run/latest.ckpt" --out "$new/model.ckpt" --dtype bf16 --json > "$new/.import.json"
+if [ -n "${SHIP_WEIGHTS:-}" ]; then  # the run's config above, these weights (checked to be its shape)
+  "$bin" import --from "$SHIP_WEIGHTS" --out "$new/model.ckpt" --dtype bf16 --json > "$new/.weights.json"
+  python3 -c 'import json,sys; a,b=(json.load(open(f))["config"] for f in sys.argv[1:]); sys.exit(0 if a==b else "ship_default: SHIP_WEIGHTS has another shape than the run")' \
+    "$new/.import.json" "$new/.weights.json"
+fi
 if [ -n "${SHIP_PRIOR_LOG:-}" ]; then
   python3 scripts/join_logs.py "$SHIP_PRIOR_LOG" "$run/log.csv" "$new/log.csv"
   "$bin" curves "$new/log.csv" --out "$new/curve.svg" --title "default model" > /dev/null
@@ -130,6 +138,7 @@ card = {
                           "linear_mine_theirs_by_layer": window}},
     "bars": {"legal_top1": 0.9995, "excess_loss": 0.02, "linear_mine_theirs": 0.99},
     "weights_dtype": "bf16",
+    "weights_note": os.environ.get("SHIP_WEIGHTS_NOTE", ""),
     "made": datetime.date.today().isoformat(),
     "curve_svg": "curve.svg",
     "log_csv": "log.csv",
@@ -155,7 +164,7 @@ md = f"""# The shipped Othello-GPT ({preset})
 | training | seed {card['seed']}, fresh uniformly random legal games, {'Muon on the hidden matrices + AdamW on the rest' if card['optimizer'] == 'muon' else 'AdamW'} (peak lr {card['lr']:g}, batch {card['batch']}), {card['precision']} matmuls / f32 master weights, `--target {card['target']}` (see below){(' ' + card['history']) if card['history'] else ''} |
 | games seen | {card['games_seen']:,}{'' if card['games_seen'] == card['games_this_run'] else f" in all, {card['games_this_run']:,} in the last run"} ({card['steps']:,} steps of the last run) |
 | training time | {card['train_wall_hours']} wall-clock hours on {card['machine']}{os.environ.get('SHIP_MACHINE_NOTE', '')} |
-| weights | bf16 (model.ckpt) |
+| weights | bf16 (model.ckpt){(' ' + card['weights_note']) if card['weights_note'] else ''} |
 
 ## Held-out quality (measured by `scripts/ship_default.sh`)
 
@@ -215,7 +224,7 @@ biases and LayerNorm stay on AdamW. On 4x128 from scratch it was at 51k games wh
 open(f"{new}/MODEL_CARD.md", "w").write(md)
 print(f"  held-out legal top-1 {pct(h['legal_top1'])}, excess {h['excess_loss']:.4f}; best linear mine/theirs {pct(best_lin)}; meets bars: {card['meets_bars']}")
 EOF
-rm -f "$new/.import.json" "$new/.eval.json" "$new"/probes/.*.json
+rm -f "$new/.import.json" "$new/.weights.json" "$new/.eval.json" "$new"/probes/.*.json
 if [ -d data/default/ablations ]; then cp -r data/default/ablations "$new/"; fi
 rm -rf data/default.old
 [ -d data/default ] && mv data/default data/default.old

@@ -107,7 +107,7 @@ TEST_CASE("refusals: non-finite, negative and out-of-range option values") {
   const auto refused = [](const std::string& cmd, const std::string& opt) {
     expect_refused(cmd + opt, 2, opt.substr(0, opt.find(' ')));
   };
-  for (const char* o : {"--lr inf", "--beta1 1.5", "--beta2 -0.1", "--eps 0", "--wd nan", "--lr-floor 2"}) refused(tr, o);
+  for (const char* o : {"--lr inf", "--beta1 1.5", "--beta2 -0.1", "--eps 0", "--wd nan", "--lr-floor 2", "--snapshot-every-games -1"}) refused(tr, o);
   CHECK(!std::filesystem::exists(t.str("run/latest.ckpt")));
   // probe train: a given value is checked, not swapped for the default (layer 6, lr 1e-2, ...)
   const std::string pt = "probe train --random 4 --out " + t.str("p.probe") + " ";

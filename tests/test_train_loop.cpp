@@ -3,8 +3,11 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "data/game_file.hpp"
 #include "data/generate.hpp"
@@ -108,6 +111,40 @@ TEST_CASE("train loop: deterministic, and resuming gives the same bits as an unb
   e_opt.run.seed = 8;
   train(e_opt);
   CHECK(load(tmp.str("e")).weights != A.weights);
+}
+
+TEST_CASE("train loop: snapshots keep the weights each time the games pass a multiple, as a run stopped there has them") {
+  TempDir tmp("train_snapshots");
+  // 6 steps of 8 games; every 20 games: passed at 24 (step 3) and 40 (step 5), not at 48.
+  auto a_opt = tiny_run(tmp.str("a"));
+  a_opt.snapshot_every_games = 20;
+  REQUIRE(train(a_opt).step == 6);
+  std::vector<std::string> names;
+  for (auto& e : fs::directory_iterator(tmp.str("a") + "/snapshots")) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"games-0000000024.ckpt", "games-0000000040.ckpt"});
+  auto snap24 = load_checkpoint(tmp.str("a") + "/snapshots/games-0000000024.ckpt");
+  CHECK(snap24.dtype == WeightDtype::f32);
+  CHECK(snap24.extra.empty());  // the weights alone, no optimizer state
+  // the same run stopped after step 3 has the snapshot's weights; the end has other ones
+  auto b_opt = tiny_run(tmp.str("b"));
+  b_opt.stop_after_steps = 3;
+  train(b_opt);
+  CHECK(load(tmp.str("b")).weights == snap24.params.data);
+  CHECK(load(tmp.str("a")).weights != snap24.params.data);
+  // a run stopped at step 4 and resumed writes the same snapshots, bit for bit
+  auto c_opt = tiny_run(tmp.str("c"));
+  c_opt.snapshot_every_games = 20;
+  c_opt.stop_after_steps = 4;
+  train(c_opt);
+  CHECK(!fs::exists(tmp.str("c") + "/snapshots/games-0000000040.ckpt"));
+  c_opt.stop_after_steps = 0;
+  c_opt.resume = true;
+  train(c_opt);
+  for (const auto& n : names)
+    CHECK(load_checkpoint(tmp.str("c") + "/snapshots/" + n).params.data ==
+          load_checkpoint(tmp.str("a") + "/snapshots/" + n).params.data);
+  CHECK(!fs::exists(tmp.str("b") + "/snapshots"));  // none unless asked
 }
 
 TEST_CASE("train loop: a Muon run resumes bit for bit, differs from AdamW, and refuses a switch on resume") {
