@@ -164,7 +164,7 @@ md = f"""# The shipped Othello-GPT ({preset})
 | training | seed {card['seed']}, fresh uniformly random legal games, {'Muon on the hidden matrices + AdamW on the rest' if card['optimizer'] == 'muon' else 'AdamW'} (peak lr {card['lr']:g}, batch {card['batch']}), {card['precision']} matmuls / f32 master weights, `--target {card['target']}` (see below){(' ' + card['history']) if card['history'] else ''} |
 | games seen | {card['games_seen']:,}{'' if card['games_seen'] == card['games_this_run'] else f" in all, {card['games_this_run']:,} in the last run"} ({card['steps']:,} steps of the last run) |
 | training time | {card['train_wall_hours']} wall-clock hours on {card['machine']}{os.environ.get('SHIP_MACHINE_NOTE', '')} |
-| weights | bf16 (model.ckpt){(' ' + card['weights_note']) if card['weights_note'] else ''} |
+| weights | bf16 (model.ckpt){(': ' + card['weights_note']) if card['weights_note'] else ''} |
 
 ## Held-out quality (measured by `scripts/ship_default.sh`)
 
