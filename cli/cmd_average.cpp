@@ -37,6 +37,11 @@ ogpt::cli::Command reg("average", "Average the weights of models of one shape (s
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
   sub.add_flag("--json", o->json, "Print the summary as JSON");
+  sub.footer(
+      "Average only models of one lineage: points of one run (train --snapshot-every-games) or runs that continue "
+      "each other (train --init-from); the average of unrelated models computes nothing. Evaluate the average "
+      "before using it (eval --random N --seed S): on the shipped model's runs it matched an annealed end, "
+      "not beat it (README, \"Weight averaging\").");
   return [o]() -> int {
     using namespace ogpt;
     if (o->models.size() < 2) throw UserError("average: give --model at least twice", kUsage);
