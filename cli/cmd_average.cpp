@@ -12,6 +12,7 @@
 #include "model/average.hpp"
 #include "model/checkpoint.hpp"
 #include "model/model_path.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/json_text.hpp"
 
@@ -45,6 +46,7 @@ ogpt::cli::Command reg("average", "Average the weights of models of one shape (s
   return [o]() -> int {
     using namespace ogpt;
     if (o->models.size() < 2) throw UserError("average: give --model at least twice", kUsage);
+    util::check_writable(o->out);  // before loading the models, not after
     if (o->weights.empty()) o->weights.assign(o->models.size(), 1.0 / double(o->models.size()));
     std::vector<model::LoadedCheckpoint> in;
     std::vector<std::string> paths;

@@ -192,6 +192,7 @@ TEST_CASE("refusals: an output path that cannot be written is refused before the
            "intervene bench --methods linear --cases 4 --svg " + missing + ".svg",
            "saliency --moves \"f5 d6 c3\" --out " + missing + ".svg",
            "tour --quick --out " + missing + ".html",
+           "average --model " + kShipped + " --model " + kShipped + " --out " + missing + ".ckpt",
        }) {
     const Ran r = ran(args);
     INFO("othello-gpt " << args << "\n" << r.out);
