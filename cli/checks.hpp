@@ -7,10 +7,36 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "cli/registry.hpp"
+#include "model/model_path.hpp"
+#include "probes/probe_file.hpp"
 #include "util/error.hpp"
 
 namespace ogpt::cli {
+
+// CLI11 validators (->check(cli::positive())) that say what they want in words: CLI11's own
+// PositiveNumber lets NaN through (then read as "unset, use the default") and prints its upper
+// bound as DBL_MAX written out in full. Both refuse NaN, infinity and anything not a number.
+inline CLI::Validator number_validator(bool zero_allowed) {
+  return CLI::Validator(
+      [zero_allowed](std::string& s) -> std::string {
+        double v = 0;
+        size_t used = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+        }
+        const char* want = zero_allowed ? "a finite number >= 0" : "a positive finite number";
+        if (used == 0 || used != s.size() || !std::isfinite(v) || v < 0 || (v == 0 && !zero_allowed))
+          return std::string("must be ") + want + " (got " + s + ")";
+        return "";
+      },
+      zero_allowed ? "NUMBER>=0" : "NUMBER>0");
+}
+inline CLI::Validator positive() { return number_validator(false); }
+inline CLI::Validator nonnegative() { return number_validator(true); }
 
 // finite and > 0
 inline void require_positive(double v, const char* option) {
@@ -52,6 +78,49 @@ inline void require_not_input(const std::string& out, const std::string& in, con
     throw UserError(std::string(option) + " " + out + " is the input file " + in +
                         ": writing it would replace the input; choose another " + option,
                     kUsage);
+}
+
+// The same for commands with several inputs and outputs: no output may be one of the inputs
+// (a model written over by a picture) or another output. Inputs are files; model_input and
+// probe_inputs below turn a --model or --probe argument (a directory, or empty for the shipped
+// one) into the files it reads. Empty paths are skipped.
+struct NamedPath {
+  std::string option, path;
+};
+inline void require_outputs_apart(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs) {
+  std::error_code ec;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const NamedPath& o = outputs[i];
+    if (o.path.empty()) continue;
+    for (const NamedPath& in : inputs)
+      if (!in.path.empty() && std::filesystem::equivalent(o.path, in.path, ec))
+        throw UserError(o.option + " " + o.path + " is the input file " + in.path + " (" + in.option +
+                            "): writing it would replace the input; choose another " + o.option,
+                        kUsage);
+    for (size_t j = 0; j < i; ++j)  // a second write to one file would keep only the last
+      if (!outputs[j].path.empty() &&
+          (o.path == outputs[j].path || std::filesystem::equivalent(o.path, outputs[j].path, ec)))
+        throw UserError(o.option + " and " + outputs[j].option + " are the same file " + o.path +
+                            ": choose two different files",
+                        kUsage);
+  }
+}
+// The checkpoint a --model argument reads; empty where it names nothing (the load reports that).
+inline NamedPath model_input(const std::string& arg, const char* option = "--model") {
+  try {
+    return {option, model::resolve_model_path(arg, default_model_path())};
+  } catch (const std::exception&) {
+    return {option, ""};
+  }
+}
+// The probe files a --probe argument reads (a file, or every *.probe of a directory; empty: the
+// shipped probes), appended to *inputs.
+inline void add_probe_inputs(std::vector<NamedPath>* inputs, const std::string& arg, const char* option = "--probe") {
+  try {
+    for (std::string& f : probes::probe_files_at(arg.empty() ? default_model_path() + "/probes" : arg))
+      inputs->push_back({option, std::move(f)});
+  } catch (const std::exception&) {  // unreadable: the load reports it
+  }
 }
 
 }  // namespace ogpt::cli

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "model/train_log.hpp"
 #include "util/atomic_file.hpp"
@@ -34,6 +35,7 @@ ogpt::cli::Command reg("curves", "Compare the validation curves of training runs
     for (const std::string& r : o->runs) {
       fs::path csv = fs::is_directory(r) ? fs::path(r) / "log.csv" : fs::path(r);
       if (!fs::exists(csv)) throw UserError(csv.string() + ": no such file (give a run directory holding log.csv)");
+      cli::require_outputs_apart({{"--out", o->out}}, {{"run", csv.string()}});
       // A run directory or its log.csv is named after the directory; any other CSV (logs kept side by
       // side, as in data/default/ablations/) after its own stem.
       std::string name = fs::is_directory(r)          ? fs::path(r).filename().string()

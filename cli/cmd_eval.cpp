@@ -120,6 +120,7 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     cli::require_count(a->random, 100000000, "--random");
     cli::require_range(a->threads, 0, 4096, "--threads");
     if (a->threads > 0) omp_set_num_threads(a->threads);
+    cli::require_outputs_apart({{"--svg", a->svg}}, {cli::model_input(a->model), {"--games", a->games_file}});
     if (!a->svg.empty()) util::check_writable(a->svg);  // before the evaluation, not after
     std::vector<data::Game> games;
     if (!a->games_file.empty()) {

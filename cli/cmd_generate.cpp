@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "data/game_file.hpp"
 #include "data/generate.hpp"
@@ -20,16 +21,22 @@ struct Opts {
 ogpt::cli::Command reg("generate", "Generate uniformly random legal games (Li et al.'s synthetic data)",
                        [](CLI::App& sub) {
   auto o = std::make_shared<Opts>();
-  sub.add_option("--games,-n", o->games, "Number of games")->required()->check(CLI::PositiveNumber);
+  sub.add_option("--games,-n", o->games, "Number of games")->required()->check(ogpt::cli::positive());
   sub.add_option("--seed,-s", o->seed, "Stream seed: game i is a pure function of (seed, i)")->required();
   sub.add_option("--first", o->first, "Index of the first game (to extend a stream)");
   sub.add_option("--out,-o", o->out, "Output game file")->required();
   sub.add_option("--threads,-t", o->threads, "Threads (0 = all cores); the file does not depend on it")
-      ->check(CLI::NonNegativeNumber);
+      ->check(ogpt::cli::nonnegative());
   sub.add_flag("--json", o->json, "Print the summary as JSON");
   sub.add_flag("--quiet,-q", o->quiet, "No progress bar");
   return [o]() -> int {
     using namespace ogpt;
+    // 1e9 games are some 60 GB on disk (Li et al. trained on 20 M); beyond that is a typo.
+    cli::require_count(o->games, 1000000000, "--games");
+    if (o->first > UINT64_MAX - o->games)  // game i is a function of (seed, i): the index must not wrap
+      throw UserError("--first " + std::to_string(o->first) + " + --games " + std::to_string(o->games) +
+                          " passes the last game index (2^64 - 1)",
+                      kUsage);
     data::GameFileInfo info;
     info.flags = data::kFlagSynthetic;
     info.count = o->games;

@@ -44,7 +44,8 @@ void add_common(CLI::App& app, Common& c) {
   app.add_option("--probe", c.probe, "Probe file or directory of probes, one per layer (default: the shipped probes)");
   app.add_option("--method", c.method, "linear (Nanda et al.: move along the probe's direction) or gradient "
                                       "(Li et al.: optimise against the MLP probe)");
-  app.add_option("--layer", c.layer, "Start layer (residual stream after this many blocks); default 5/8 of n_layers for linear (5 of 8), n_layers/2 for gradient");
+  app.add_option("--layer", c.layer, "Start layer (residual stream after this many blocks); default 5/8 of n_layers for linear (5 of 8), n_layers/2 for gradient")
+      ->check(ogpt::cli::nonnegative());
   app.add_flag("--single-layer", c.single_layer, "Edit only the start layer (default: it and every later layer)");
   app.add_option("--hook", c.hook, "Edit blocks.{L-1}.<HOOK> (e.g. hook_attn_out) by the change computed at the probe's "
                                   "hook, instead of editing the probe's hook itself");
@@ -231,6 +232,9 @@ std::vector<std::string> split(const std::string& s) {
 int run_bench(const Common& c, const BenchArgs& b) {
   if (b.cases < 1) throw UserError("--cases must be at least 1", kUsage);
   if (b.batch < 1) throw UserError("--batch must be at least 1", kUsage);
+  std::vector<cli::NamedPath> inputs = {cli::model_input(c.model), {"--cases-file", b.cases_file}};
+  cli::add_probe_inputs(&inputs, c.probe);
+  cli::require_outputs_apart({{"--svg", b.svg}, {"--save-cases", b.save_cases}}, inputs);
   if (!b.svg.empty()) util::check_writable(b.svg);  // before minutes of edits, not after
   if (!b.save_cases.empty()) util::check_writable(b.save_cases);
   std::vector<Method> methods;
@@ -290,10 +294,17 @@ int run_bench(const Common& c, const BenchArgs& b) {
     }
   }
   bar.finish();
+  if (all.empty())  // only a case file can hold none (of the kinds asked, or that fit the model)
+    throw UserError(b.cases_file + ": no cases to run (of the kinds " + b.kinds + ", with at most " +
+                        std::to_string(gpt->cfg().n_ctx) + " moves)",
+                    kUsage);
   if (!b.save_cases.empty()) save_cases(b.save_cases, all);
   if (!b.svg.empty())
-    util::write_file_atomic(b.svg, bench_svg(rows, "Intervention errors (top-N), " + std::to_string(b.cases) +
-                                                       " cases per set, seed " + std::to_string(b.seed)));
+    util::write_file_atomic(
+        b.svg, bench_svg(rows, "Intervention errors (top-N), " +
+                                   (b.cases_file.empty() ? std::to_string(b.cases) + " cases per set, seed " +
+                                                               std::to_string(b.seed)
+                                                         : "cases from " + b.cases_file)));
   if (c.json) {
     nlohmann::json j = nlohmann::json::array();
     for (auto& r : rows)

@@ -46,13 +46,13 @@ struct Common {
 void add_model_games(CLI::App* s, Common& c) {
   s->add_option("--model,-m", c.model, "Model: checkpoint file or run directory (default: the shipped model)");
   auto* g = s->add_option("--games,-g", c.games_file, "Game file (.games, or .txt one game per line)");
-  auto* r = s->add_option("--random", c.random, "Use N fresh random games instead of a file")->check(CLI::PositiveNumber);
+  auto* r = s->add_option("--random", c.random, "Use N fresh random games instead of a file")->check(ogpt::cli::positive());
   g->excludes(r);
   s->add_option("--seed", c.seed, "Stream seed of --random games (use one the model was not trained on)")
       ->capture_default_str();
   s->add_option("--max-games", c.max_games, "Read at most this many games of --games")->capture_default_str();
   s->add_option("--precision", c.precision, "Model forward: bf16 or f32")->capture_default_str();
-  s->add_option("--batch", c.batch, "Games per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
+  s->add_option("--batch", c.batch, "Games per forward pass")->capture_default_str()->check(ogpt::cli::positive());
   s->add_flag("--json", c.json, "Print the result as JSON");
   s->add_flag("--quiet,-q", c.quiet, "No progress bar");
 }
@@ -188,6 +188,7 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
+  cli::require_outputs_apart({{"--out", a.out}}, {cli::model_input(a.c.model), {"--games", a.c.games_file}});
   if (!a.out.empty()) util::check_writable(a.out);  // before the fit, not after
   if (!a.npy.empty()) util::ensure_directory(a.npy);
   std::string resolved;
@@ -277,6 +278,8 @@ void check_probe_fits(const probes::Probe& p, const std::string& probe_path, con
 }
 
 int run_eval(const EvalArgs& a) {
+  cli::require_outputs_apart({{"--svg", a.svg}},
+                             {{"--probe", a.probe}, cli::model_input(a.c.model), {"--games", a.c.games_file}});
   if (!a.svg.empty()) util::check_writable(a.svg);  // before the activations, not after
   const probes::Probe p = probes::load_probe(a.probe);
   std::string resolved;
@@ -523,7 +526,7 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   tr->add_option("--layer,-l", ta->layer,
                  "Layer L as in the papers: the residual stream after L blocks (resid_post: 0 = embeddings; "
                  "attn_out/mlp_out/mlp_post/resid_mid: of the L-th block). Default: 3/4 of the depth")
-      ->check(CLI::NonNegativeNumber);
+      ->check(ogpt::cli::nonnegative());
   tr->add_option("--basis", ta->basis, "mine-theirs, black-white, or a binary feature: empty, flipped, legal")
       ->capture_default_str();
   tr->add_option("--kind", ta->kind, "linear or mlp")->capture_default_str();
@@ -532,11 +535,11 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
       ->check(CLI::Range(1, 65536));
   // Unset options keep their "use the default" markers (0 or -1); given ones must be valid.
   tr->add_option("--epochs", ta->epochs, "Max passes over the training positions (default: linear 4, mlp 8)")
-      ->check(CLI::PositiveNumber);
-  tr->add_option("--lr", ta->lr, "AdamW learning rate (default 1e-2)")->check(CLI::PositiveNumber);
-  tr->add_option("--wd", ta->wd, "AdamW weight decay (default 0.01)")->check(CLI::NonNegativeNumber);
+      ->check(ogpt::cli::positive());
+  tr->add_option("--lr", ta->lr, "AdamW learning rate (default 1e-2)")->check(ogpt::cli::positive());
+  tr->add_option("--wd", ta->wd, "AdamW weight decay (default 0.01)")->check(ogpt::cli::nonnegative());
   tr->add_option("--probe-batch", ta->probe_batch, "Positions per optimizer step (default 4096)")
-      ->check(CLI::PositiveNumber);
+      ->check(ogpt::cli::positive());
   tr->add_option("--probe-seed", ta->probe_seed, "Seed of the probe's initial weights and batch order")->capture_default_str();
   tr->add_option("--out,-o", ta->out, "Probe file to write");
   tr->add_option("--npy", ta->npy, "Also export the weights (and directions) as .npy into this directory");
@@ -557,9 +560,10 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   add_model_games(sw, sa->c);
   add_positions(sw, sa->c);
   sw->add_option("--out,-o", sa->out, "Directory for sweep.csv, sweep.json, sweep.svg")->required();
-  sw->add_option("--hidden", sa->hidden, "MLP hidden width")->capture_default_str();
+  sw->add_option("--hidden", sa->hidden, "MLP hidden width")->capture_default_str()->check(CLI::Range(1, 65536));
   sw->add_option("--max-memory-gb", sa->max_memory_gb, "Activations held at once (layers are extracted in groups)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(ogpt::cli::positive());
   sw->add_flag("--no-control", sa->no_control, "Skip the randomly initialised model");
 
   auto sh = std::make_shared<ShowArgs>();
@@ -567,7 +571,8 @@ ogpt::cli::Command reg("probe", "Probes of the residual stream: train, eval, swe
   so->add_option("--probe,-p", sh->probe, "Probe file")->required();
   so->add_option("--model,-m", sh->c.model, "Model: checkpoint file or run directory (default: the shipped model)");
   so->add_option("--moves", sh->moves, "Moves in standard notation, e.g. \"f5 d6 c3\"")->required();
-  so->add_option("--at", sh->at, "Show the board after this move number (1-based; default: the last move the model sees)");
+  so->add_option("--at", sh->at, "Show the board after this move number (1-based; default: the last move the model sees)")
+      ->check(ogpt::cli::positive());
   so->add_option("--precision", sh->c.precision, "Model forward: bf16 or f32")->capture_default_str();
   so->add_flag("--json", sh->c.json, "Print the boards as JSON");
 

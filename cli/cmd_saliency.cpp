@@ -37,12 +37,16 @@ cli::Command reg("saliency", "Latent saliency map: how much each disc's colour m
   sub.add_option("--moves", a->moves, "Game prefix in standard notation")->required();
   sub.add_option("--out", a->out, "SVG file to write")->required();
   sub.add_option("--method", a->method, "Flip method: linear or gradient");
-  sub.add_option("--layer", a->layer, "Start layer (default 5/8 of n_layers for linear, n_layers/2 for gradient)");
+  sub.add_option("--layer", a->layer, "Start layer (default 5/8 of n_layers for linear, n_layers/2 for gradient)")
+      ->check(ogpt::cli::nonnegative());
   sub.add_flag("--single-layer", a->single_layer, "Edit only the start layer");
   sub.add_option("--scale", a->scale, "Linear edit scale (1 = reflection; default 4)");
   sub.add_option("--move", a->move, "Attribute this move instead of the model's top-1 (e.g. c4)");
   sub.add_flag("--json", a->json, "Also print the map as JSON");
   return [a]() -> int {
+    std::vector<cli::NamedPath> inputs = {cli::model_input(a->model)};
+    cli::add_probe_inputs(&inputs, a->probe);
+    cli::require_outputs_apart({{"--out", a->out}}, inputs);
     util::check_writable(a->out);  // before the backward passes, not after
     const std::vector<int> moves = othello::parse_game(a->moves);
     if (moves.empty()) throw UserError("--moves: give at least one move", kUsage);

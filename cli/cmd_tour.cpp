@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli/checks.hpp"
 #include "cli/registry.hpp"
 #include "report/tour.hpp"
 #include "util/atomic_file.hpp"
@@ -38,6 +39,13 @@ int run(Args& a) {
   if (!a.figures.empty()) {  // first: --out may be inside it
     util::ensure_directory(a.figures);
     util::check_writable(a.figures + "/probe-sweep.svg");
+  }
+  {  // the probes default to the directory beside the model
+    std::vector<cli::NamedPath> inputs = {cli::model_input(a.o.model)};
+    cli::add_probe_inputs(&inputs, !a.o.probe.empty() || inputs[0].path.empty()
+                                       ? a.o.probe
+                                       : std::filesystem::path(inputs[0].path).parent_path().string() + "/probes");
+    cli::require_outputs_apart({{"--out", a.out}}, inputs);
   }
   util::check_writable(a.out);
   report::Tour t = report::tour_begin(o);

@@ -29,8 +29,8 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   auto a = std::make_shared<Args>();
   auto& o = a->opt;
   sub.add_option("--preset", a->preset, "Model shape (8x512 = Li et al.; 2x64 for quick tests)")->capture_default_str();
-  sub.add_option("--batch", o.run.batch, "Games per step")->capture_default_str();
-  sub.add_option("--games", a->games, "Total games to train on (steps = ceil(games / batch))")->capture_default_str();
+  sub.add_option("--batch", o.run.batch, "Games per step")->capture_default_str()->check(ogpt::cli::positive());
+  sub.add_option("--games", a->games, "Total games to train on (steps = ceil(games / batch))")->capture_default_str()->check(ogpt::cli::positive());
   sub.add_option("--out", o.out_dir, "Run directory: latest.ckpt, previous.ckpt, log.csv, curve.svg")->required();
   sub.add_flag("--resume", o.resume,
                "Continue the run in --out exactly where its latest checkpoint left it (only --games and "
@@ -43,7 +43,7 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_option("--val-seed", o.run.val_seed,
                  "Stream of the validation games (default: --seed; validation uses game indices from "
                  "2^62 on, training from 0, so they never share a game index)");
-  sub.add_option("--val-games", o.run.val_games, "Held-out games for validation")->capture_default_str();
+  sub.add_option("--val-games", o.run.val_games, "Held-out games for validation")->capture_default_str()->check(ogpt::cli::positive());
   sub.add_option("--games-file", o.run.games_file,
                  "Train on this game file in order (wrapping around, counting epochs) instead of fresh random games");
   auto* fb = sub.add_flag("--bf16", a->bf16, "bf16 matmul inputs, f32 master weights (default where the CPU has bf16 matmuls: AVX512-BF16 or AMX; f32 elsewhere)");
@@ -60,7 +60,8 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
       ->check(CLI::IsMember({"adamw", "muon"}))
       ->capture_default_str();
   sub.add_option("--lr", a->lr, "Peak learning rate (AdamW; Muon's update is scaled to the same RMS)")->capture_default_str();
-  sub.add_option("--warmup", a->warmup, "Linear warmup steps (default: 200, at most 10% of the steps)");
+  sub.add_option("--warmup", a->warmup, "Linear warmup steps (default: 200, at most 10% of the steps)")
+      ->check(ogpt::cli::nonnegative());
   sub.add_option("--lr-floor", a->floor, "Final lr of the cosine, as a fraction of --lr")->capture_default_str();
   sub.add_option("--decay-games", a->decay_games,
                  "Warmup-stable-decay: hold the peak lr and anneal (cosine to --lr-floor) over the last N games "
@@ -71,16 +72,18 @@ ogpt::cli::Command reg("train", "Train Othello-GPT on random games (resumable, e
   sub.add_option("--eps", o.run.hyper.eps, "AdamW epsilon")->capture_default_str();
   sub.add_option("--wd", o.run.hyper.weight_decay, "Weight decay (matrices and embeddings only)")->capture_default_str();
   sub.add_option("--clip", o.run.hyper.clip, "Clip the global gradient norm to this (0: off)")->capture_default_str();
-  sub.add_option("--val-every", o.val_every, "Validate every this many steps (0: at start and end only)")->capture_default_str();
-  sub.add_option("--log-every", o.log_every, "Steps per row of log.csv")->capture_default_str();
+  sub.add_option("--val-every", o.val_every, "Validate every this many steps (0: at start and end only)")->capture_default_str()->check(ogpt::cli::nonnegative());
+  sub.add_option("--log-every", o.log_every, "Steps per row of log.csv")->capture_default_str()->check(ogpt::cli::positive());
   sub.add_option("--ckpt-every-minutes", o.ckpt_every_minutes,
                  "Checkpoint at least this often (a kill -9 loses at most this much; 0: every step)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(ogpt::cli::nonnegative());
   sub.add_option("--snapshot-every-games", o.snapshot_every_games,
                  "Also keep the weights (f32, no optimizer state) each time the games seen pass a multiple of N, "
                  "as DIR/snapshots/games-N.ckpt, to average later (othello-gpt average: stochastic weight averaging)");
-  sub.add_option("--stop-after", o.stop_after_steps, "End this session after this many steps (checkpointed; --resume continues)");
-  sub.add_option("--stop-after-minutes", o.stop_after_minutes, "End this session after this many minutes");
+  sub.add_option("--stop-after", o.stop_after_steps, "End this session after this many steps (checkpointed; --resume continues)")
+      ->check(ogpt::cli::positive());
+  sub.add_option("--stop-after-minutes", o.stop_after_minutes, "End this session after this many minutes")->check(ogpt::cli::positive());
   sub.add_option("--threads", o.threads, "OpenMP threads (default: all cores); keep it fixed across a run for bit-exact resumes");
   sub.add_flag("--json", a->json, "Print a JSON summary on stdout at the end");
   sub.footer(

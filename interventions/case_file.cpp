@@ -96,14 +96,17 @@ std::vector<EditCase> cases_from_bytes(const std::string& bytes, const std::stri
     // The kind must describe the edit: a flip turns an occupied cell to the other colour, an
     // erase empties an occupied one (else the case would be scored as something it is not).
     const CellState now = get_cell_state(b, c.cell);
+    const std::string which = "case " + std::to_string(i) + " (" + othello::square_name(c.cell) + ")";
     const bool fits = c.kind == CaseKind::flip
                           ? now != CellState::empty && c.target != CellState::empty && c.target != now
                           : now != CellState::empty && c.target == CellState::empty;
     if (!fits)
-      r.fail("case " + std::to_string(i) + ": a " + case_kind_name(c.kind) + " of " + othello::square_name(c.cell) +
-                 ", which is " + cell_state_name(now) + ", to " + cell_state_name(c.target) + " is not a " +
-                 case_kind_name(c.kind),
+      r.fail(which + ": a " + case_kind_name(c.kind) + " of " + othello::square_name(c.cell) + ", which is " +
+                 cell_state_name(now) + ", to " + cell_state_name(c.target) + " is not a " + case_kind_name(c.kind),
              at);
+    // The edits bench would refuse one by one (a finished game, an empty centre square, ...):
+    // refused here, where the file and the byte are known.
+    if (const GroundTruth g = get_ground_truth(c.moves, c.cell, c.target); !g.usable) r.fail(which + ": " + g.why_not, at);
     cases.push_back(std::move(c));
   }
   if (r.pos != bytes.size()) r.fail("trailing bytes after " + std::to_string(n) + " cases", r.pos);

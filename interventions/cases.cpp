@@ -214,7 +214,12 @@ std::vector<EditCase> make_cases(CaseKind kind, const CaseOptions& opt, uint64_t
   uint64_t i = 0;
   const uint64_t limit = 10000ull * static_cast<uint64_t>(opt.per_set + 1) + 100000ull;
   while ((int)sets[0].size() < opt.per_set || (int)sets[1].size() < opt.per_set) {
-    if (i >= limit) throw UserError("could not find enough intervention cases (try a wider move range)");
+    if (i >= limit)
+      throw UserError("could not find " + std::to_string(opt.per_set) + " " + case_kind_name(kind) +
+                          " cases per set in " + std::to_string(limit) + " games: " + std::to_string(sets[0].size()) +
+                          " reachable, " + std::to_string(sets[1].size()) +
+                          " unreachable (a reachable board needs a search budget, --max-nodes, of some thousands)",
+                      kUsage);
     const uint64_t r = mix(stream + 0x5851f42d4c957f2dull * (i + 1));
     data::Game g = data::random_game(stream, i++);
     int hi = std::min<int>(opt.max_moves, g.length - 1);

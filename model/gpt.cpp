@@ -249,6 +249,33 @@ GPT::GPT(const Config& cfg, int max_batch, Precision precision)
 GPT::~GPT() = default;
 
 int GPT::max_batch() const { return impl_->maxB; }
+
+int64_t GPT::training_bytes(const Config& c, int max_batch, Precision precision) {
+  // Mirrors Impl's constructor, alloc_slot() and ensure_train_buffers() (model/gpt_impl.hpp).
+  const bool bf = precision == Precision::bf16 && bf16_matmul_supported();
+  const int64_t e = bf ? 2 : 4, B = max_batch, T = c.n_ctx, M = B * T, L = c.n_layers, d = c.d_model,
+                H = c.n_heads, hd = int64_t(c.n_heads) * c.d_head, dm = c.d_mlp, V = c.d_vocab;
+  const int64_t wide = std::max({3 * hd, dm, d, V});
+  const int64_t slot = M * (2 * d * 4 + 2 * d * e + 4 * 4 + 3 * hd * 4 + hd * e + dm * 4 + dm * e) + B * H * T * T * 4;
+  const int64_t weights = L * (d * 3 * hd * e + (bf ? (hd * d + 2 * d * dm) * 2 : 0)) + (bf ? d * V * 2 : 0);
+  const int64_t head = M * (d * 4 + d * e + 2 * 4 + V * 4 + 2 * d * 4 + (bf ? hd * 4 : 0));
+  const int64_t backward = M * (2 * d * 4 + wide * e + wide * 4 + 3 * hd * 4 + hd * 4) + std::max({d * 3 * hd, d * dm, d * V}) * 4;
+  return L * slot + weights + head + backward;
+}
+
+int64_t GPT::allocated_bytes() const {
+  const Impl& m = *impl_;
+  int64_t n = m.W_U.bytes;
+  for (const auto& w : m.lw) n += w.Wqkv.bytes + w.W_O.bytes + w.W_in.bytes + w.W_out.bytes;
+  for (const auto& s : m.slots)
+    for (const detail::Buf* b : {&s.resid_pre, &s.resid_mid, &s.ln1_out, &s.ln2_out, &s.mean1, &s.rstd1, &s.mean2,
+                                 &s.rstd2, &s.qkv, &s.pattern, &s.z, &s.pre, &s.post})
+      n += b->bytes;
+  for (const detail::Buf* b : {&m.resid_final, &m.lnf_out, &m.meanf, &m.rstdf, &m.logits, &m.attn_out, &m.mlp_out,
+                               &m.zf, &m.hook_a, &m.hook_b, &m.dresid, &m.dln, &m.dmm, &m.dbig, &m.dqkv, &m.dz, &m.dW})
+    n += b->bytes;
+  return n;
+}
 Precision GPT::precision() const { return impl_->prec; }
 
 float GPT::forward(const uint8_t* tokens, const uint8_t* targets, int B, Hooks* hooks,

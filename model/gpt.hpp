@@ -64,6 +64,14 @@ class GPT {
 
   const Config& cfg() const { return params.cfg; }
   int max_batch() const;
+
+  // Bytes of the buffers a GPT planned for max_batch games holds once it has trained a step:
+  // activations kept for backward, backward scratch, the matmul copies of the weights (not
+  // params, grads or optimizer state). `train` checks it against the machine's memory before a
+  // --batch too large for it is killed by the kernel minutes in. Exact: a test compares it
+  // with allocated_bytes() after a step.
+  static int64_t training_bytes(const Config& cfg, int max_batch, Precision precision);
+  int64_t allocated_bytes() const;  // what the buffers hold now
   Precision precision() const;
 
   // tokens, targets: [B,T] token ids (0 = padding). With targets, returns the mean

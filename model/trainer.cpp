@@ -304,6 +304,18 @@ TrainResult train(const TrainOptions& opt) {
   const RunConfig& run = st.run;
   const int B = run.batch, T = run.cfg.n_ctx;
 
+  // A batch too large for this machine would be killed by the kernel once its buffers are touched
+  // (Linux overcommits): refuse it now, with what it needs.
+  const int64_t need = GPT::training_bytes(run.cfg, B, run.bf16 ? Precision::bf16 : Precision::f32);
+  const double have = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  if (have > 0 && static_cast<double>(need) > 0.8 * have) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "--batch %d: a training step of %s needs %.1f GiB of activations, this machine has %.1f GiB of "
+                  "memory; lower --batch",
+                  B, run.preset.c_str(), static_cast<double>(need) / (1ull << 30), have / (1ull << 30));
+    throw UserError(msg, kUsage);
+  }
   GPT gpt(run.cfg, B, run.bf16 ? Precision::bf16 : Precision::f32);
   gpt.params = init;
   gpt.mark_params_changed();

@@ -255,3 +255,84 @@ TEST_CASE("refusals: results written to a full disk on stdout, and junk in a tra
   expect_refused("curves " + t.str("run") + " --out " + t.str("c.svg"), 3, "empty file, not a training log");
   CHECK(!std::filesystem::exists(t.str("c.svg")));
 }
+
+TEST_CASE("refusals: an output that is one of the inputs, or another output, is refused and the input kept") {
+  TempDir t("refuse_clobber");
+  namespace fs = std::filesystem;
+  fs::copy_file(kShipped + "/model.ckpt", t.str("m.ckpt"));
+  const std::string probe = kShipped + "/probes/linear-mine-theirs-L6.probe";
+  fs::copy_file(probe, t.str("p.probe"));
+  const auto size = fs::file_size(t.str("m.ckpt"));
+  const std::string m = " --model " + t.str("m.ckpt");
+  expect_refused("saliency --moves f5" + m + " --out " + t.str("m.ckpt"), 2, "is the input file");
+  expect_refused("saliency --moves f5" + m + " --probe " + t.str("p.probe") + " --out " + t.str("p.probe"), 2,
+                 "(--probe)");
+  expect_refused("eval --random 2" + m + " --breakdown --svg " + t.str("m.ckpt"), 2, "--svg");
+  expect_refused("probe train --random 5" + m + " --out " + t.str("m.ckpt"), 2, "is the input file");
+  expect_refused("probe eval --random 2 --probe " + t.str("p.probe") + m + " --svg " + t.str("p.probe"), 2,
+                 "is the input file");
+  expect_refused("tour --quick -m " + t.str("m.ckpt") + " -o " + t.str("m.ckpt"), 2, "is the input file");
+  // a model directory is read through the checkpoint in it
+  fs::create_directory(t.str("run"));
+  fs::copy_file(t.str("m.ckpt"), t.str("run/latest.ckpt"));
+  expect_refused("saliency --moves f5 --model " + t.str("run") + " --out " + t.str("run/latest.ckpt"), 2,
+                 "is the input file");
+  // bench: its two outputs must differ too
+  expect_refused("intervene bench --cases 1" + m + " --svg " + t.str("x.svg") + " --save-cases " + t.str("x.svg"), 2,
+                 "are the same file");
+  { std::ofstream(t.str("log.csv")) << "step,games,wall_s,lr,train_loss,train_excess,val_loss,val_excess,val_legal_top1,grad_norm\n"; }
+  expect_refused("curves " + t.str("log.csv") + " -o " + t.str("log.csv"), 2, "is the input file");
+  CHECK(fs::file_size(t.str("m.ckpt")) == size);
+  CHECK(fs::file_size(t.str("p.probe")) == fs::file_size(probe));
+  CHECK(!fs::exists(t.str("x.svg")));
+}
+
+TEST_CASE("refusals: NaN and sign slips in options that have an unset default, and bounds on sizes") {
+  TempDir t("refuse_nan");
+  const std::string m = "--moves \"f5 d6 c3 d3\" ";
+  // -1 was the "unset" marker: given by hand it ran the default
+  expect_refused("intervene " + m + "--cell e4 --to mine --layer -1", 2, "--layer");
+  expect_refused("saliency " + m + "--layer -1 --out " + t.str("s.svg"), 2, "--layer");
+  expect_refused("probe show --probe " + kShipped + "/probes/linear-mine-theirs-L6.probe " + m + "--at -1", 2, "--at");
+  // NaN passed CLI11's PositiveNumber, then read as "unset"
+  const std::string pt = "probe train --random 4 --out " + t.str("p.probe") + " ";
+  for (const char* o : {"--epochs nan", "--lr nan", "--wd nan"}) expect_refused(pt + o, 2, "finite");
+  const std::string tr = "train --preset 2x64 --games 8 --out " + t.str("run") + " ";
+  for (const char* o : {"--ckpt-every-minutes nan", "--ckpt-every-minutes -1", "--stop-after -1", "--stop-after 0",
+                        "--stop-after-minutes nan", "--warmup -5", "--val-every -1", "--log-every -1", "--batch 0"})
+    expect_refused(tr + o, 2, std::string(o).substr(0, std::string(o).find(' ')));
+  expect_refused("probe sweep --random 4 --out " + t.str("sw") + " --max-memory-gb nan", 2, "--max-memory-gb");
+  expect_refused("probe sweep --random 4 --out " + t.str("sw") + " --hidden 0", 2, "--hidden");
+  CHECK(!std::filesystem::exists(t.str("sw")));
+  // the message says what is wanted in words, not DBL_MAX written out
+  const Ran pb = ran("probe eval --random 2 --probe " + kShipped + "/probes/linear-mine-theirs-L6.probe --batch 0");
+  CHECK(pb.rc == 2);
+  CHECK(pb.out.find("must be a positive finite number (got 0)") != std::string::npos);
+  CHECK(pb.out.find("17976931348623157") == std::string::npos);
+  // a batch this machine cannot hold is refused before the kernel kills the run
+  expect_refused(tr + "--batch 2000000", 2, "lower --batch");
+  CHECK(!std::filesystem::exists(t.str("run/latest.ckpt")));
+  // generate: game indices must not wrap around (games 2, 3 would be games 0, 1), nor -n run away
+  expect_refused("generate -n 3 -s 1 --first 18446744073709551615 -o " + t.str("w.games"), 2, "passes the last game index");
+  expect_refused("generate -n 99999999999 -s 1 -o " + t.str("w.games"), 2, "--games");
+  CHECK(!std::filesystem::exists(t.str("w.games")));
+}
+
+TEST_CASE("refusals: a case file with no cases, or cases the bench cannot run") {
+  TempDir t("refuse_cases2");
+  using namespace ogpt::interventions;
+  save_cases(t.str("empty.cases"), {});
+  expect_refused("intervene bench --methods linear --cases-file " + t.str("empty.cases") + " --svg " + t.str("e.svg"),
+                 2, "no cases to run");
+  CHECK(!std::filesystem::exists(t.str("e.svg")));
+  // erasing a centre square: refused where the file and byte are known, not mid-bench
+  EditCase c;
+  c.moves = {37};  // f5; d4 (27) is white's
+  c.cell = 27;
+  c.target = CellState::empty;
+  c.kind = CaseKind::erase;
+  save_cases(t.str("centre.cases"), {c});
+  CHECK_THROWS_WITH_AS(load_cases(t.str("centre.cases")), doctest::Contains("centre.cases: case 0 (d4): d4 is a centre square"),
+                       ogpt::UserError);
+  CHECK_THROWS_WITH_AS(load_cases(t.str("centre.cases")), doctest::Contains("at byte 28"), ogpt::UserError);
+}

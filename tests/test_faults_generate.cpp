@@ -101,3 +101,22 @@ TEST_CASE("faults: generate into a directory it cannot write fails cleanly and k
   CHECK(through.code == kIo);
   CHECK(slurp(out) == old_bytes);
 }
+
+TEST_CASE("faults: Ctrl-C or SIGTERM during generate removes its temporary and keeps the old file") {
+  ScratchDir d("gen-int");
+  const std::string out = d / "train.games";
+  REQUIRE(run_cli(gen_args(out, 300, 1), d.path.string()).code == 0);
+  const std::string old_bytes = slurp(out);
+  for (int sig : {SIGINT, SIGTERM}) {
+    // A run of minutes; the signal comes once its temporary exists (it is written as it goes).
+    pid_t pid = spawn_cli(gen_args(out, 50000000, 2));
+    for (int i = 0; i < 400 && temp_leftovers(d.path).empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    REQUIRE(!temp_leftovers(d.path).empty());  // else the signal would prove nothing
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::kill(pid, sig);
+    CHECK(wait_child(pid) == 128 + sig);  // ended by the signal, as the shell expects
+    CHECK(temp_leftovers(d.path).empty());
+    CHECK(slurp(out) == old_bytes);
+  }
+}

@@ -276,3 +276,26 @@ TEST_CASE("forward/backward are bit-reproducible, smaller batches, bad input is 
     CHECK_THROWS_AS(g.forward(tok.data(), nullptr, B), ogpt::UserError);
   }
 }
+
+TEST_CASE("training_bytes is what a training step allocates (train's --batch check relies on it)") {
+  for (Precision prec : {Precision::f32, Precision::bf16})
+    for (const char* name : {"2x64", "8x256"}) {
+      const Config c = preset(name);
+      const int B = 3;
+      GPT g(c, B, prec);
+      init_params(g.params, 5);
+      g.mark_params_changed();
+      std::vector<uint8_t> tok, tgt;
+      random_games(tok, tgt, B, c.n_ctx, c.d_vocab, 6);
+      g.forward(tok.data(), tgt.data(), B);
+      g.zero_grad();
+      g.backward();
+      const std::string shape = name;
+      CAPTURE(shape);
+      CHECK(g.allocated_bytes() == GPT::training_bytes(c, B, prec));
+      // affine in the batch (activations per game, plus the fixed weight copies)
+      const int64_t one = GPT::training_bytes(c, 1, prec), two = GPT::training_bytes(c, 2, prec);
+      CHECK(GPT::training_bytes(c, 10, prec) - one == 9 * (two - one));
+      CHECK(two - one > 0);
+    }
+}

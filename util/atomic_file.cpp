@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include <cerrno>
@@ -50,6 +51,53 @@ Destination resolve_destination(const std::string& path) {
 }
 }  // namespace
 
+// Temporaries being written, for the SIGINT/SIGTERM handler: Ctrl-C during a long write (a
+// `generate` of millions of games) removes the half-written temporary instead of leaving
+// gigabytes behind. Fixed storage, and only unlink() in the handler: both async-signal-safe.
+// Where a command installs its own handler (train's stop-at-the-next-step), that one stays.
+namespace {
+constexpr int kLiveSlots = 16;
+char g_live_path[kLiveSlots][4096];
+std::atomic<bool> g_live_used[kLiveSlots];
+
+extern "C" void remove_live_temporaries(int sig) {
+  for (int i = 0; i < kLiveSlots; ++i)
+    if (g_live_used[i].load(std::memory_order_acquire)) ::unlink(g_live_path[i]);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);  // the default action: the exit status still says which signal ended it
+}
+
+void install_cleanup_handler_once() {
+  static std::atomic<bool> done{false};
+  if (done.exchange(true)) return;
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction old {};
+    if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+      struct sigaction sa {};
+      sa.sa_handler = remove_live_temporaries;
+      sigemptyset(&sa.sa_mask);
+      ::sigaction(sig, &sa, nullptr);
+    }
+  }
+}
+
+int register_live(const std::string& tmp) {  // -1: no slot or too long (then only the destructor cleans)
+  if (tmp.size() >= sizeof g_live_path[0]) return -1;
+  install_cleanup_handler_once();
+  for (int i = 0; i < kLiveSlots; ++i) {
+    if (g_live_used[i].load(std::memory_order_relaxed)) continue;
+    std::memcpy(g_live_path[i], tmp.c_str(), tmp.size() + 1);
+    g_live_used[i].store(true, std::memory_order_release);
+    return i;
+  }
+  return -1;
+}
+
+void unregister_live(int slot) {
+  if (slot >= 0) g_live_used[slot].store(false, std::memory_order_release);
+}
+}  // namespace
+
 AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
   const Destination d = resolve_destination(path_);
   if (d.direct) {
@@ -63,6 +111,7 @@ AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)) {
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throw IoError("cannot write " + path_ + ": " + std::strerror(errno));
+  live_slot_ = register_live(tmp_);
 }
 
 AtomicWriter::~AtomicWriter() {
@@ -70,6 +119,7 @@ AtomicWriter::~AtomicWriter() {
     if (fd_ >= 0) ::close(fd_);
     if (!direct_) ::unlink(tmp_.c_str());
   }
+  unregister_live(live_slot_);
 }
 
 void AtomicWriter::write(const void* data, size_t n) {
@@ -122,6 +172,8 @@ void AtomicWriter::commit() {
   if (::rename(tmp_.c_str(), path_.c_str()) != 0)
     throw IoError("cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
   committed_ = true;
+  unregister_live(live_slot_);  // the name is the user's file now: a signal must not remove it
+  live_slot_ = -1;
   remove_stale_temporaries(path_);
   int dfd = ::open(dir_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

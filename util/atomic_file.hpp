@@ -2,7 +2,8 @@
 // Writing a file the user keeps: the bytes go to "<path>.tmp.<pid>", are flushed to disk, and
 // only then renamed over <path>. A crash, kill or full disk at any moment leaves either the old
 // complete file or the new complete file, never a mix. A temporary left by a writer that was
-// killed is removed by the next successful write of the same path. A symlink is followed (its
+// killed is removed by the next successful write of the same path; one ended by SIGINT or SIGTERM
+// removes its temporaries itself (unless the command handles those signals its own way). A symlink is followed (its
 // target is replaced, the link kept); a device or pipe (/dev/null, /dev/stdout) is written in
 // place; a directory is refused.
 #include <cstdint>
@@ -36,6 +37,7 @@ class AtomicWriter {
   uint64_t written_ = 0;
   bool committed_ = false;
   bool direct_ = false;  // path is a device or pipe: written in place, no temporary
+  int live_slot_ = -1;   // where the SIGINT/SIGTERM cleanup finds tmp_ (atomic_file.cpp)
 };
 
 // Throws the IoError that writing `path` would throw at the end (a directory there, no such
