@@ -38,6 +38,8 @@ ogpt::cli::Command reg("serve", "Serve the interactive explorer (a local web pag
       ->check(CLI::Range(1, 64));
   return [a]() -> int {
     using namespace ogpt;
+    // An empty host listens somewhere (httplib picks) and prints a URL without a host.
+    if (a->host.empty()) throw UserError("--host must name an address to listen on (default 127.0.0.1)", kUsage);
     auto ex = explorer::load_explorer(a->model, a->probe, cli::default_model_path());
     explorer::ServeOptions o;
     o.host = a->host;

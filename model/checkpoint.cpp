@@ -63,6 +63,7 @@ LoadedCheckpoint parse_checkpoint(std::string_view bytes, const std::string& pat
   auto fail = [&](const std::string& msg, uint64_t off) {
     return UserError(path + ": " + msg + " (byte " + std::to_string(off) + ")");
   };
+  if (bytes.empty()) throw UserError(path + ": empty file (0 bytes), not a model checkpoint");
   if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
     throw UserError(path + ": not an othello-gpt model checkpoint (wrong magic at byte 0; to use a "
                     ".pth or .safetensors file, run `othello-gpt import` first)");

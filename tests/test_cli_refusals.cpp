@@ -316,6 +316,8 @@ TEST_CASE("refusals: NaN and sign slips in options that have an unset default, a
   expect_refused("generate -n 3 -s 1 --first 18446744073709551615 -o " + t.str("w.games"), 2, "passes the last game index");
   expect_refused("generate -n 99999999999 -s 1 -o " + t.str("w.games"), 2, "--games");
   CHECK(!std::filesystem::exists(t.str("w.games")));
+  // an empty host listened on an address httplib chose and printed "http://:PORT/"
+  expect_refused("serve --host \"\" --port 0", 2, "--host must name an address");
 }
 
 TEST_CASE("refusals: a case file with no cases, or cases the bench cannot run") {

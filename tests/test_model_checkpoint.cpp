@@ -100,6 +100,7 @@ TEST_CASE("checkpoint: truncated, corrupted, wrong magic or version are refused 
   v[8] = 2;
   CHECK_THROWS_WITH_AS(load_bytes(v), doctest::Contains("version 2 is newer"), UserError);
   CHECK_THROWS_WITH_AS(load_bytes("PK\x03\x04 a zip"), doctest::Contains("wrong magic"), UserError);
+  CHECK_THROWS_WITH_AS(load_bytes(""), doctest::Contains("empty file (0 bytes)"), UserError);
   util::write_file_atomic(path, std::string_view(good).substr(0, good.size() / 2));
   CHECK_THROWS_WITH_AS(load_checkpoint(path), doctest::Contains("checksum"), UserError);
   std::remove(path.c_str());
