@@ -207,6 +207,15 @@ TrainResult train(const TrainOptions& opt) {
   } restore_threads;
   if (opt.threads > 0) omp_set_num_threads(opt.threads);
   std::error_code ec;
+  // A run refused before it writes anything (a --batch too large, a wrong --init-from) leaves no
+  // empty --out behind if it made that directory: fs::remove only removes an empty one.
+  struct RemoveIfUnused {
+    std::string dir;
+    ~RemoveIfUnused() {
+      std::error_code e;
+      if (!dir.empty()) fs::remove(dir, e);
+    }
+  } remove_if_unused{fs::exists(opt.out_dir, ec) ? std::string() : opt.out_dir};
   fs::create_directories(opt.out_dir, ec);
   if (ec) throw IoError("cannot create --out " + opt.out_dir + ": " + ec.message());
   const std::string latest = (fs::path(opt.out_dir) / "latest.ckpt").string();
