@@ -168,6 +168,8 @@ GameReader::GameReader(std::string path, bool validate) : path_(std::move(path))
     info_.seed = get_u64(h + 24);
     info_.first = get_u64(h + 32);
     info_.games_per_chunk = get_u32(h + 40);
+    // The writer never writes 0 (it substitutes its default); a file of games cannot have none per chunk.
+    if (info_.games_per_chunk == 0 && info_.count > 0) refuse(path_, 40, "header says 0 games per chunk");
     offset_ = kGameHeaderBytes;
   } catch (...) {
     std::fclose(f_);

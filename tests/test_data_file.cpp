@@ -148,6 +148,15 @@ TEST_CASE("data: game file refusals name the file and the byte offset") {
     CHECK(m.find("version 2") != std::string::npos);
     CHECK(m.find("byte offset 8") != std::string::npos);
   }
+  SUBCASE("zero games per chunk") {
+    std::string bad = good;
+    put_u32(bad, 40, 0);
+    put_u32(bad, 44, util::crc32(bad.data(), 44));
+    util::write_file_atomic(path, bad);
+    std::string m = refusal(path);
+    CHECK(m.find("0 games per chunk") != std::string::npos);
+    CHECK(m.find("byte offset 40") != std::string::npos);
+  }
   SUBCASE("trailing bytes") {
     util::write_file_atomic(path, good + "x");
     std::string m = refusal(path);
