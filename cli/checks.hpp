@@ -70,19 +70,9 @@ inline void require_count(uint64_t v, uint64_t hi, const char* option) {
                     kUsage);
 }
 
-// An output that is one of the inputs: the rename at the end of the write would replace the
-// user's data with the converted copy (text over binary, or back).
-inline void require_not_input(const std::string& out, const std::string& in, const char* option) {
-  std::error_code ec;
-  if (std::filesystem::equivalent(out, in, ec))
-    throw UserError(std::string(option) + " " + out + " is the input file " + in +
-                        ": writing it would replace the input; choose another " + option,
-                    kUsage);
-}
-
-// The same for commands with several inputs and outputs: no output may be one of the inputs
-// (a model written over by a picture) or another output. Inputs are files; model_input and
-// probe_inputs below turn a --model or --probe argument (a directory, or empty for the shipped
+// No output may be one of the command's inputs (the rename at the end of the write would replace
+// the user's data: a model by a picture, text by binary) or another output. Inputs are files
+// (an empty option name leaves it out of the message); model_input and add_probe_inputs below turn a --model or --probe argument (a directory, or empty for the shipped
 // one) into the files it reads. Empty paths are skipped.
 struct NamedPath {
   std::string option, path;
@@ -94,8 +84,9 @@ inline void require_outputs_apart(const std::vector<NamedPath>& outputs, const s
     if (o.path.empty()) continue;
     for (const NamedPath& in : inputs)
       if (!in.path.empty() && std::filesystem::equivalent(o.path, in.path, ec))
-        throw UserError(o.option + " " + o.path + " is the input file " + in.path + " (" + in.option +
-                            "): writing it would replace the input; choose another " + o.option,
+        throw UserError(o.option + " " + o.path + " is the input file " + in.path +
+                            (in.option.empty() ? "" : " (" + in.option + ")") +
+                            ": writing it would replace the input; choose another " + o.option,
                         kUsage);
     for (size_t j = 0; j < i; ++j)  // a second write to one file would keep only the last
       if (!outputs[j].path.empty() &&
@@ -104,6 +95,10 @@ inline void require_outputs_apart(const std::vector<NamedPath>& outputs, const s
                             ": choose two different files",
                         kUsage);
   }
+}
+// One output, one input.
+inline void require_not_input(const std::string& out, const std::string& in, const char* option) {
+  require_outputs_apart({{option, out}}, {{"", in}});
 }
 // The checkpoint a --model argument reads; empty where it names nothing (the load reports that).
 inline NamedPath model_input(const std::string& arg, const char* option = "--model") {

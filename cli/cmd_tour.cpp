@@ -40,11 +40,9 @@ int run(Args& a) {
     util::ensure_directory(a.figures);
     util::check_writable(a.figures + "/probe-sweep.svg");
   }
-  {  // the probes default to the directory beside the model
+  {
     std::vector<cli::NamedPath> inputs = {cli::model_input(a.o.model)};
-    cli::add_probe_inputs(&inputs, !a.o.probe.empty() || inputs[0].path.empty()
-                                       ? a.o.probe
-                                       : std::filesystem::path(inputs[0].path).parent_path().string() + "/probes");
+    if (!inputs[0].path.empty()) cli::add_probe_inputs(&inputs, report::tour_probe_path(inputs[0].path, a.o.probe));
     cli::require_outputs_apart({{"--out", a.out}}, inputs);
   }
   util::check_writable(a.out);

@@ -81,6 +81,10 @@ void timed(Tour& t, const std::string& step, const std::function<void()>& f) {
   t.total_cpu_s += cpu;
 }
 
+std::string tour_probe_path(const std::string& resolved_model, const std::string& probe_arg) {
+  return probe_arg.empty() ? (fs::path(model_dir_of(resolved_model)) / "probes").string() : probe_arg;
+}
+
 Tour tour_begin(const TourOptions& o) {
   if (o.games < 10) throw UserError("--games must be at least 10 (the probes split them 80/10/10 by game)", kUsage);
   if (o.cases < 1) throw UserError("--cases must be at least 1", kUsage);
@@ -98,7 +102,7 @@ Tour tour_begin(const TourOptions& o) {
   t.gpt = interventions::load_gpt(o.model, o.default_dir, std::max(1, o.batch), &t.model_path);
   t.cfg = t.gpt->cfg();
   const std::string dir = model_dir_of(t.model_path);
-  t.probe_path = o.probe.empty() ? (fs::path(dir) / "probes").string() : o.probe;
+  t.probe_path = tour_probe_path(t.model_path, o.probe);
   if (!fs::exists(t.probe_path, ec))
     throw IoError("no probes at " + t.probe_path + (o.probe.empty() ? " (the tour looks beside the model)" : "") +
                   ": the tour edits the board with them. Pass --probe DIR, or train one per layer with `othello-gpt "

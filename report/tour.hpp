@@ -117,6 +117,8 @@ probes::SweepOptions sweep_options(const TourOptions& o);
 // Loads the model, the probes and the card; throws UserError naming the path and how to get a
 // model or probes when one is missing.
 Tour tour_begin(const TourOptions& o);
+// The probes the tour reads: --probe, else the probes directory beside the model's checkpoint.
+std::string tour_probe_path(const std::string& resolved_model, const std::string& probe_arg);
 void tour_game(Tour& t);
 void tour_sweep(Tour& t, const std::function<void(int done, int total, const probes::SweepRow&)>& on_row = nullptr);
 void tour_bench(Tour& t, const std::function<void(uint64_t done, uint64_t total, const std::string&)>& on_case = nullptr);
