@@ -122,23 +122,43 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     if (a->threads > 0) omp_set_num_threads(a->threads);
     cli::require_outputs_apart({{"--svg", a->svg}}, {cli::model_input(a->model), {"--games", a->games_file}});
     if (!a->svg.empty()) util::check_writable(a->svg);  // before the evaluation, not after
-    std::vector<data::Game> games;
+    // The games stream through in slices: a file of millions of games, or --random 1e8, never
+    // sits in memory whole. A file's header count is checked against its chunks as they are read.
+    std::unique_ptr<data::GameReader> reader;
+    uint64_t total = a->random;
     if (!a->games_file.empty()) {
-      games = data::read_all_games(a->games_file);
-      if (games.empty()) throw UserError(a->games_file + ": no games to evaluate", kUsage);
-    } else {
-      games.resize(a->random);
-      data::generate_games(a->seed, model::kHeldOutFirst, games.size(), games.data());
+      reader = std::make_unique<data::GameReader>(a->games_file);
+      total = reader->count();
+      std::vector<data::Game> none;  // a header claiming 0 games over chunks that hold some is refused here
+      if (total == 0 && !reader->next_batch(none, 1))
+        throw UserError(a->games_file + ": no games to evaluate", kUsage);
     }
     // The model's buffers are sized for --batch games: no more than there are to evaluate.
-    const int batch = static_cast<int>(std::min<uint64_t>(a->batch, games.size()));
+    const int batch = static_cast<int>(std::min<uint64_t>(a->batch, total));
     std::string path;
     auto gpt = model::load_gpt(a->model, cli::default_model_path(), batch,
                                a->bf16 ? model::Precision::bf16 : model::Precision::f32, &path);
     model::EvalResult res;
     {
-      util::Progress bar("eval", games.size(), "games");  // stderr: JSON on stdout stays clean
-      res = model::evaluate(*gpt, games, &bar);
+      util::Progress bar("eval", total, "games");  // stderr: JSON on stdout stays clean
+      model::Evaluator ev(*gpt);
+      constexpr size_t kSlice = 1 << 14;  // games in memory at a time (1 MB)
+      std::vector<data::Game> slice;
+      if (reader) {
+        while (reader->next_batch(slice, kSlice)) {
+          ev.add(slice.data(), slice.size());
+          bar.update(reader->games_read());
+        }
+      } else {
+        slice.resize(std::min<uint64_t>(kSlice, total));
+        for (uint64_t first = 0; first < total; first += slice.size()) {
+          const size_t n = static_cast<size_t>(std::min<uint64_t>(slice.size(), total - first));
+          data::generate_games(a->seed, model::kHeldOutFirst + first, n, slice.data());
+          ev.add(slice.data(), n);
+          bar.update(first + n);
+        }
+      }
+      res = ev.result();
     }
     if (res.positions == 0)
       throw UserError((a->games_file.empty() ? std::string("--random") : a->games_file) +

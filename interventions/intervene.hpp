@@ -7,7 +7,10 @@
 // reads (its probe.hook, e.g. blocks.{L-1}.hook_resid_post). An intervention starts at layer L
 // and (all_later) repeats at every later layer that has a probe, each with that layer's own probe,
 // inside one forward pass: the edit hooks run in forward order, so a later edit sees the effect
-// of the earlier ones (Li et al.'s layer-by-layer scheme).
+// of the earlier ones (Li et al.'s layer-by-layer scheme). Editing the start layer alone does much
+// worse: the later layers read the cell again from the earlier positions (19.61 M release, 100
+// cases per set of seed 2, from layer 5: mean errors 0.75 against 0.44 at every later layer; at
+// hook_attn_out 1.15 at best, scale 4, against 0.28).
 //
 // hook_suffix (optional, e.g. "hook_attn_out"): edit blocks.{L-1}.<suffix> instead of the probe's
 // own hook. The change is then computed on the unedited activation at the probe's hook (from a

@@ -58,34 +58,53 @@ void score_batch(EvalBreakdown* out, const float* logits, const data::Game* game
   }
 }
 
-EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progress* progress) {
-  const int T = gpt.cfg().n_ctx, V = gpt.cfg().d_vocab, maxB = gpt.max_batch();
-  EvalResult r;
-  double loss_sum = 0;
-  std::vector<uint8_t> tokens(static_cast<size_t>(maxB) * T), targets(tokens.size());
-  for (size_t first = 0; first < games.size(); first += maxB) {
-    int B = static_cast<int>(std::min<size_t>(maxB, games.size() - first));
-    uint64_t n = 0;
+Evaluator::Evaluator(GPT& gpt)
+    : gpt_(gpt),
+      tokens_(static_cast<size_t>(gpt.max_batch()) * gpt.cfg().n_ctx),
+      targets_(tokens_.size()) {}
+
+void Evaluator::add(const data::Game* games, size_t n) {
+  const int T = gpt_.cfg().n_ctx, V = gpt_.cfg().d_vocab, maxB = gpt_.max_batch();
+  for (size_t first = 0; first < n; first += maxB) {
+    const int B = static_cast<int>(std::min<size_t>(maxB, n - first));
+    uint64_t positions = 0;
     for (int b = 0; b < B; ++b) {
-      data::game_to_tokens(games[first + b], &tokens[static_cast<size_t>(b) * T], &targets[static_cast<size_t>(b) * T]);
-      n += static_cast<uint64_t>(data::n_targets(games[first + b]));
+      data::game_to_tokens(games[first + b], &tokens_[static_cast<size_t>(b) * T],
+                           &targets_[static_cast<size_t>(b) * T]);
+      positions += static_cast<uint64_t>(data::n_targets(games[first + b]));
     }
-    if (n == 0) continue;
-    float loss = gpt.forward(tokens.data(), targets.data(), B);
-    loss_sum += static_cast<double>(loss) * n;  // forward's loss is the mean over these n positions
-    score_batch(&r.breakdown, gpt.logits(), &games[first], B, T, V);
-    if (progress) progress->update(first + B);
+    if (positions == 0) continue;
+    const float loss = gpt_.forward(tokens_.data(), targets_.data(), B);
+    loss_sum_ += static_cast<double>(loss) * positions;  // forward's loss is the mean over these positions
+    score_batch(&breakdown_, gpt_.logits(), games + first, B, T, V);
   }
-  r.games = games.size();
-  const EvalTally& all = r.breakdown.all;
+  games_ += n;
+}
+
+EvalResult Evaluator::result() const {
+  EvalResult r;
+  r.games = games_;
+  r.breakdown = breakdown_;
+  const EvalTally& all = breakdown_.all;
   r.positions = all.positions;
   if (r.positions) {
     r.legal_top1 = all.legal_top1();
-    r.loss = loss_sum / r.positions;  // the model's own (float) loss; all.loss() recomputes it in double
+    r.loss = loss_sum_ / r.positions;  // the model's own (float) loss; all.loss() recomputes it in double
     r.entropy_floor = all.entropy_floor();
     r.excess_loss = r.loss - r.entropy_floor;
   }
   return r;
+}
+
+EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progress* progress) {
+  Evaluator ev(gpt);
+  const size_t step = static_cast<size_t>(gpt.max_batch());
+  for (size_t first = 0; first < games.size(); first += step) {
+    const size_t n = std::min(step, games.size() - first);
+    ev.add(&games[first], n);
+    if (progress) progress->update(first + n);
+  }
+  return ev.result();
 }
 
 }  // namespace ogpt::model

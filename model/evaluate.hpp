@@ -63,6 +63,23 @@ struct EvalResult {
 // resized to g.length and [t] set to 1 where that pass happens. Throws UserError on an illegal move.
 std::vector<uint64_t> legal_after_each_move(const data::Game& g, std::vector<uint8_t>* opponent_passes = nullptr);
 
+// Streams games through `gpt` in batches of gpt.max_batch(): add() any number of slices, then
+// result() gives the figures over all of them, as if they had been one set, while holding no
+// more than one slice (eval of a large file or of --random N never loads it whole).
+class Evaluator {
+ public:
+  explicit Evaluator(GPT& gpt);
+  void add(const data::Game* games, size_t n);
+  EvalResult result() const;
+
+ private:
+  GPT& gpt_;
+  EvalBreakdown breakdown_;
+  double loss_sum_ = 0;  // the model's own (float) loss, summed over positions
+  uint64_t games_ = 0;
+  std::vector<uint8_t> tokens_, targets_;
+};
+
 // Evaluates `gpt` on games in batches of gpt.max_batch(). progress may be null.
 EvalResult evaluate(GPT& gpt, const std::vector<data::Game>& games, util::Progress* progress = nullptr);
 

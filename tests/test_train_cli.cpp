@@ -118,6 +118,25 @@ TEST_CASE("train cli: train, refuse, extend, eval, predict") {
   CHECK(f["positions"] == r["positions"]);
   CHECK(f["loss"].get<double>() == doctest::Approx(r["loss"].get<double>()));
   CHECK(f["legal_top1"] == r["legal_top1"]);
+  // Past eval's 16,384-game slice: the games stream through in slices, from the file and from
+  // the generator, and no slice is dropped, repeated or regenerated from the stream's start.
+  {
+    std::vector<ogpt::data::Game> many(16400);
+    ogpt::data::generate_games(5, ogpt::model::kHeldOutFirst, many.size(), many.data());
+    ogpt::data::write_games(tmp.str("many.games"), many);
+    json rm = json::parse(run_cli("eval --model " + run + " --random 16400 --seed 5 --json", &rc));
+    REQUIRE(rc == 0);
+    json fm = json::parse(run_cli("eval --model " + run + " --games " + tmp.str("many.games") + " --json", &rc));
+    REQUIRE(rc == 0);
+    uint64_t positions = 0;
+    for (const auto& g : many) positions += ogpt::data::n_targets(g);
+    CHECK(rm["games"] == 16400);
+    CHECK(fm["games"] == 16400);
+    CHECK(rm["positions"].get<uint64_t>() == positions);
+    CHECK(fm["positions"].get<uint64_t>() == positions);
+    CHECK(fm["legal_top1"] == rm["legal_top1"]);
+    CHECK(fm["loss"].get<double>() == doctest::Approx(rm["loss"].get<double>()));
+  }
   // --breakdown: the rows by moves seen add up to the whole, each consistent in itself; the
   // after-pass slice is part of them; --svg writes the picture.
   json b = json::parse(run_cli("eval --model " + run + " --random 20 --seed 5 --breakdown --json --svg " +
