@@ -129,9 +129,11 @@ ogpt::cli::Command reg("eval", "Legal top-1 rate and loss of a model over a set 
     if (!a->games_file.empty()) {
       reader = std::make_unique<data::GameReader>(a->games_file);
       total = reader->count();
-      std::vector<data::Game> none;  // a header claiming 0 games over chunks that hold some is refused here
-      if (total == 0 && !reader->next_batch(none, 1))
+      if (total == 0) {
+        std::vector<data::Game> none;
+        reader->next_batch(none, 1);  // throws (with its byte offset) if chunks follow a header claiming 0 games
         throw UserError(a->games_file + ": no games to evaluate", kUsage);
+      }
     }
     // The model's buffers are sized for --batch games: no more than there are to evaluate.
     const int batch = static_cast<int>(std::min<uint64_t>(a->batch, total));
