@@ -54,6 +54,16 @@ int main(int argc, char** argv) {
     actions[sub] = r.setup(*sub);
   }
   cli::refuse_negative_unsigned(app);
+  // A usage error is one line, like every other error: who complained, what, where help is.
+  // (CLI11's default adds a second line, "Run with --help for more information.")
+  app.failure_message([](const CLI::App* top, const CLI::Error& e) {
+    std::string who = "othello-gpt";
+    for (const CLI::App* a = top; !a->get_subcommands().empty();) {
+      a = a->get_subcommands().front();  // the subcommand being parsed, e.g. "intervene bench"
+      who += " " + a->get_name();
+    }
+    return who + ": " + e.what() + " (" + who + " --help lists the options)\n";
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -116,6 +117,27 @@ TEST_CASE("refusals: non-finite, negative and out-of-range option values") {
   // saliency of a move onto an occupied square (d4: a centre square, no move token at all)
   expect_refused("saliency " + m + "--move d4 --out " + t.str("s.svg"), 2, "d4 is occupied");
   CHECK(!std::filesystem::exists(t.str("s.svg")));
+}
+
+TEST_CASE("refusals: a usage error is one line that names the subcommand and where its help is") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"train --preset 2x64", "othello-gpt train: --out is required"},
+      {"intervene bench --cases x", "othello-gpt intervene bench: Could not convert: --cases = x"},
+      {"probe train --random 2 --bogus", "othello-gpt probe train: The following argument was not expected: --bogus"},
+      {"", "othello-gpt: A subcommand is required"},
+  };
+  for (const auto& [args, head] : cases) {
+    const Ran r = ran(args);
+    INFO("othello-gpt " << args << "\n" << r.out);
+    CHECK(r.rc == 2);
+    CHECK(r.out.rfind(head, 0) == 0);  // starts with it
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+    CHECK(r.out.find("--help lists the options") != std::string::npos);
+  }
+  // --help itself still prints the help, on stdout, and exits 0
+  const Ran h = ran("probe train --help");
+  CHECK(h.rc == 0);
+  CHECK(h.out.find("--basis") != std::string::npos);
 }
 
 TEST_CASE("refusals: empty inputs are not reported as results") {
