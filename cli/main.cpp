@@ -62,7 +62,11 @@ int main(int argc, char** argv) {
       a = a->get_subcommands().front();  // the subcommand being parsed, e.g. "intervene bench"
       who += " " + a->get_name();
     }
-    return who + ": " + e.what() + " (" + who + " --help lists the options)\n";
+    std::string what = e.what();
+    // `othello-gpt frobnicate`: CLI11 says "A subcommand is required"; name the word it did not know
+    if (top->get_subcommands().empty() && !top->remaining().empty() && top->remaining().front().rfind('-', 0) != 0)
+      what = "unknown subcommand '" + top->remaining().front() + "'";
+    return who + ": " + what + " (" + who + " --help lists the options)\n";
   });
   try {
     app.parse(argc, argv);

@@ -125,6 +125,7 @@ TEST_CASE("refusals: a usage error is one line that names the subcommand and whe
       {"intervene bench --cases x", "othello-gpt intervene bench: Could not convert: --cases = x"},
       {"probe train --random 2 --bogus", "othello-gpt probe train: The following argument was not expected: --bogus"},
       {"", "othello-gpt: A subcommand is required"},
+      {"trian --out x", "othello-gpt: unknown subcommand 'trian'"},
   };
   for (const auto& [args, head] : cases) {
     const Ran r = ran(args);
