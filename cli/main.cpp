@@ -63,9 +63,19 @@ int main(int argc, char** argv) {
       who += " " + a->get_name();
     }
     std::string what = e.what();
-    // `othello-gpt frobnicate`: CLI11 says "A subcommand is required"; name the word it did not know
-    if (top->get_subcommands().empty() && !top->remaining().empty() && top->remaining().front().rfind('-', 0) != 0)
-      what = "unknown subcommand '" + top->remaining().front() + "'";
+    // `othello-gpt frobnicate` or `othello-gpt --frobnicate`: CLI11 says "A subcommand is
+    // required"; name the word it did not know, or list the subcommands when none was given.
+    if (top->get_subcommands().empty()) {
+      const auto rest = top->remaining();
+      if (!rest.empty())
+        what = (rest.front().rfind('-', 0) == 0 ? "unknown option '" : "unknown subcommand '") +
+               rest.front() + "'";
+      else if (dynamic_cast<const CLI::RequiredError*>(&e)) {
+        what = "a subcommand is required: one of";
+        for (const CLI::App* s : top->get_subcommands({}))
+          what += " " + s->get_name();
+      }
+    }
     return who + ": " + what + " (" + who + " --help lists the options)\n";
   });
   try {

@@ -124,8 +124,9 @@ TEST_CASE("refusals: a usage error is one line that names the subcommand and whe
       {"train --preset 2x64", "othello-gpt train: --out is required"},
       {"intervene bench --cases x", "othello-gpt intervene bench: Could not convert: --cases = x"},
       {"probe train --random 2 --bogus", "othello-gpt probe train: The following argument was not expected: --bogus"},
-      {"", "othello-gpt: A subcommand is required"},
+      {"", "othello-gpt: a subcommand is required: one of average curves eval"},
       {"trian --out x", "othello-gpt: unknown subcommand 'trian'"},
+      {"--bogus", "othello-gpt: unknown option '--bogus'"},
   };
   for (const auto& [args, head] : cases) {
     const Ran r = ran(args);
